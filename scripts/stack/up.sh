@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# npm run stack:up — starts the native observability stack on 127.0.0.1:
+#   Jaeger v2 (query/UI :16686, OTLP :14317/:14318), the OpenTelemetry
+#   Collector (OTLP :4317/:4318, Prometheus exporter :8889, own metrics :8888,
+#   health :13133), Prometheus (:9090) and the Pulsar standalone broker
+#   (web/admin/metrics :8080, binary :6650), each with the repo's config file.
+# Missing prerequisites are installed or built first (Prometheus from Debian's
+# package, the collector and Jaeger from the Go module proxy into
+# $KEYSCOPE_CACHE). Running it again leaves running services alone.
+# Logs: $KEYSCOPE_LOG_DIR/<service>.log. Ports: scripts/lib/common.sh.
+#
+# Options: --without-pulsar  start only the observability services
+#          --build-only      install/build prerequisites, start nothing
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=lib.sh
+source "$KEYSCOPE_ROOT/scripts/stack/lib.sh"
+
+with_pulsar=true
+build_only=false
+for arg in "$@"; do
+  case "$arg" in
+    --without-pulsar) with_pulsar=false ;;
+    --build-only) build_only=true ;;
+    *) die "unknown option $arg (known: --without-pulsar, --build-only)" ;;
+  esac
+done
+
+total_started=$SECONDS
+command -v curl >/dev/null || die "curl is needed to probe the services: apt-get install -y curl"
+
+# --- prerequisites -----------------------------------------------------------
+step_started=$SECONDS
+if [[ ! -x "$PROMETHEUS_BIN" ]]; then
+  command -v apt-get >/dev/null ||
+    die "Prometheus is not installed and apt-get is not available: install Prometheus >= 2.42 and put it on PATH (or set PROMETHEUS_BIN)"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "Prometheus is not installed: run 'apt-get install -y prometheus' as root"
+    sudo_cmd=(sudo)
+  fi
+  log "prometheus: installing Debian's prometheus package (apt-get)"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq prometheus >"$KEYSCOPE_LOG_DIR/apt-prometheus.log" 2>&1 ||
+    die "apt-get install prometheus failed (log: $KEYSCOPE_LOG_DIR/apt-prometheus.log)"
+  PROMETHEUS_BIN="$(command -v prometheus)"
+  log "prometheus: installed in $(( SECONDS - step_started ))s"
+  # With systemd, the package also starts its own service on :9090. We never
+  # use it; we run our own Prometheus process with our config.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] &&
+     systemctl is-active --quiet prometheus 2>/dev/null; then
+    log "prometheus: note: the package started the system service 'prometheus' on :9090;"
+    log "  stop it with 'sudo systemctl disable --now prometheus' or set PROMETHEUS_PORT"
+  fi
+fi
+bash "$KEYSCOPE_ROOT/scripts/build/jaeger.sh" >/dev/null
+bash "$KEYSCOPE_ROOT/scripts/build/collector.sh" >/dev/null
+log "prerequisites ready after $(( SECONDS - step_started ))s"
+$build_only && exit 0
+
+# --- services ----------------------------------------------------------------
+# ensure_service NAME PORT PORT_VARIABLE READY_FUNCTION COMMAND...
+ensure_service() {
+  local name="$1" port="$2" port_var="$3" ready="$4"; shift 4
+  local pidfile
+  pidfile="$(pid_file "$name")"
+  if pid_alive "$pidfile"; then
+    if "$ready"; then
+      log "$name: already running (pid $(cat "$pidfile"))"
+      return 0
+    fi
+    log "$name: running (pid $(cat "$pidfile")) but not ready yet"
+  else
+    rm -f "$pidfile"
+    if port_in_use "$port"; then
+      die "$name: port $port is taken by a process this stack did not start. Stop it, or choose another port: $port_var=<port> npm run stack:up"
+    fi
+    start_service "$name" "$@"
+  fi
+  if ! wait_for 60 "$name" "$ready"; then
+    tail -n 20 "$(log_file "$name")" >&2 || true
+    die "$name did not become ready within 60s (log: $(log_file "$name"))"
+  fi
+  pid_alive "$pidfile" || die "$name exited (log: $(log_file "$name"))"
+}
+
+step_started=$SECONDS
+JAEGER_OTLP_GRPC_ENDPOINT="127.0.0.1:$JAEGER_OTLP_GRPC_PORT" \
+JAEGER_OTLP_HTTP_ENDPOINT="127.0.0.1:$JAEGER_OTLP_HTTP_PORT" \
+JAEGER_QUERY_HTTP_ENDPOINT="127.0.0.1:$JAEGER_UI_PORT" \
+JAEGER_QUERY_GRPC_ENDPOINT="127.0.0.1:$JAEGER_QUERY_GRPC_PORT" \
+  ensure_service jaeger "$JAEGER_UI_PORT" JAEGER_UI_PORT jaeger_ready \
+    "$JAEGER_BIN" --config "file:$JAEGER_CONFIG"
+
+OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$OTELCOL_OTLP_GRPC_PORT" \
+OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$OTELCOL_OTLP_HTTP_PORT" \
+OTELCOL_PROMETHEUS_ENDPOINT="127.0.0.1:$OTELCOL_PROMETHEUS_PORT" \
+OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$OTELCOL_HEALTH_PORT" \
+OTELCOL_JAEGER_ENDPOINT="127.0.0.1:$JAEGER_OTLP_GRPC_PORT" \
+OTELCOL_TELEMETRY_HOST=127.0.0.1 \
+  ensure_service otelcol "$OTELCOL_OTLP_HTTP_PORT" OTELCOL_OTLP_HTTP_PORT collector_ready \
+    "$OTELCOL_BIN" --config "$OTELCOL_CONFIG"
+
+prepare_prometheus_dir "$PROMETHEUS_DIR"
+ensure_service prometheus "$PROMETHEUS_PORT" PROMETHEUS_PORT prometheus_ready \
+  "$PROMETHEUS_BIN" \
+    --config.file="$PROMETHEUS_DIR/prometheus.yml" \
+    --storage.tsdb.path="$PROMETHEUS_DIR/data" \
+    --storage.tsdb.retention.time=2d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle \
+    --enable-feature=exemplar-storage
+log "observability services ready after $(( SECONDS - step_started ))s"
+
+if $with_pulsar; then
+  step_started=$SECONDS
+  [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/start.sh" ]] ||
+    die "scripts/pulsar/start.sh is missing; run with --without-pulsar to start only the observability services"
+  bash "$KEYSCOPE_ROOT/scripts/pulsar/start.sh"
+  log "pulsar ready after $(( SECONDS - step_started ))s"
+fi
+
+log "stack up in $(( SECONDS - total_started ))s"
+cat <<INFO
+  Jaeger UI/API    http://127.0.0.1:$JAEGER_UI_PORT
+  Prometheus       http://127.0.0.1:$PROMETHEUS_PORT
+  OTLP (collector) grpc 127.0.0.1:$OTELCOL_OTLP_GRPC_PORT, http://127.0.0.1:$OTELCOL_OTLP_HTTP_PORT
+  Span metrics     http://127.0.0.1:$OTELCOL_PROMETHEUS_PORT/metrics
+  Your app         Prometheus scrapes ${KEYSCOPE_APP_TARGETS//,/, } (/metrics)
+  Logs             $KEYSCOPE_LOG_DIR
+  Stop             npm run stack:down
+INFO
