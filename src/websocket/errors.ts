@@ -1,0 +1,116 @@
+/**
+ * Typed errors of the WebSocket client. Every message says what happened and
+ * what the caller can do about it.
+ */
+
+/** Base class: `instanceof WebSocketClientError` catches everything this client throws. */
+export class WebSocketClientError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A pulsar-client feature that Pulsar's WebSocket API cannot express. */
+export class NotSupportedByWebSocketError extends WebSocketClientError {
+  readonly feature: string;
+  constructor(feature: string, hint?: string) {
+    super(
+      `${feature} is not supported over Pulsar's WebSocket API` +
+        (hint ? `: ${hint}` : '. Use the native pulsar-client for this feature.'),
+    );
+    this.feature = feature;
+  }
+}
+
+/** A configuration value that can never work (checked before connecting). */
+export class InvalidConfigurationError extends WebSocketClientError {}
+
+/**
+ * The WebSocket connection could not be opened or was refused by the broker.
+ * `status` is the HTTP status of a refused upgrade (401, 403, 404, 409, ...),
+ * undefined for network errors.
+ */
+export class ConnectionError extends WebSocketClientError {
+  readonly status: number | undefined;
+  readonly url: string;
+  constructor(url: string, message: string, status?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.url = url;
+    this.status = status;
+  }
+
+  /** True when retrying the same request cannot succeed without a change by the user. */
+  get isPermanent(): boolean {
+    return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 404;
+  }
+}
+
+const STATUS_ADVICE: Record<number, string> = {
+  400: 'the broker rejected the request parameters; check the topic name and the options',
+  401: 'authentication failed; pass a valid token (Authorization: Bearer) in the client options',
+  403: 'the role of this token is not authorized for this topic/subscription; grant produce/consume permission',
+  404: 'topic, namespace or WebSocket endpoint not found; check the topic name and that the broker runs with webSocketServiceEnabled=true',
+  409: 'conflict: another Exclusive consumer (or producer with the same name) is already connected',
+  429: 'too many requests; the broker is throttling lookups, retry later',
+  500: 'the broker failed to create the producer/consumer; see the broker log',
+  503: 'the topic is unavailable (quota exceeded or topic terminated)',
+  504: 'the broker timed out creating the producer/consumer',
+};
+
+export function connectionErrorForStatus(url: string, status: number, brokerMessage: string): ConnectionError {
+  const advice = STATUS_ADVICE[status] ?? 'unexpected HTTP status on the WebSocket upgrade';
+  const detail = brokerMessage ? ` (broker said: ${brokerMessage})` : '';
+  return new ConnectionError(url, `WebSocket upgrade to ${redactUrl(url)} failed with HTTP ${status}: ${advice}${detail}`, status);
+}
+
+/** Tokens may travel as a query parameter; never put them in error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/g, '$1***');
+}
+
+/** The send was not acknowledged by the broker within `sendTimeoutMs`. The message may or may not be stored. */
+export class SendTimeoutError extends WebSocketClientError {
+  constructor(topic: string, timeoutMs: number) {
+    super(
+      `Send to ${topic} was not acknowledged within sendTimeoutMs=${timeoutMs}; ` +
+        'the broker may be down or slow. The message may or may not have been stored: retry if duplicates are acceptable.',
+    );
+  }
+}
+
+/** `maxPendingMessages` sends are already waiting for acknowledgement and `blockIfQueueFull` is false. */
+export class ProducerQueueFullError extends WebSocketClientError {
+  constructor(topic: string, maxPendingMessages: number) {
+    super(
+      `Producer queue for ${topic} is full (maxPendingMessages=${maxPendingMessages}); ` +
+        'await earlier sends, raise maxPendingMessages, or set blockIfQueueFull: true to wait for room.',
+    );
+  }
+}
+
+/** The broker answered a send with an error. */
+export class ProducerSendError extends WebSocketClientError {
+  readonly code: string;
+  constructor(topic: string, code: string, brokerMessage: string) {
+    super(`Broker rejected a message sent to ${topic}: ${code}${brokerMessage ? ` - ${brokerMessage}` : ''}`);
+    this.code = code;
+  }
+}
+
+/** `receive(timeout)` found no message within the timeout. */
+export class ReceiveTimeoutError extends WebSocketClientError {
+  constructor(timeoutMs: number) {
+    super(`No message received within ${timeoutMs} ms`);
+  }
+}
+
+/** The producer, consumer or client was closed. */
+export class ClosedError extends WebSocketClientError {
+  constructor(what: string) {
+    super(`${what} is closed; create a new one to continue`);
+  }
+}
+
+/** The broker refused to remove the subscription (for example: other consumers are still connected). */
+export class UnsubscribeError extends WebSocketClientError {}

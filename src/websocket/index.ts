@@ -1,0 +1,32 @@
+export { WebSocketClient, MAX_RECEIVER_QUEUE_SIZE } from './client.js';
+export { WebSocketProducer } from './producer.js';
+export { WebSocketConsumer } from './consumer.js';
+export type { MessageListener } from './consumer.js';
+export { WebSocketMessage } from './message.js';
+export { WebSocketMessageId } from './message-id.js';
+export { LogLevel } from './logger.js';
+export type { LogHandler } from './logger.js';
+export type { ProducerMessage } from './codec.js';
+export type {
+  WebSocketClientConfig,
+  WebSocketProducerConfig,
+  WebSocketConsumerConfig,
+  DeadLetterPolicy,
+  SubscriptionType,
+  InitialPosition,
+  CompressionType,
+  HashingScheme,
+  MessageRoutingMode,
+} from './config.js';
+export {
+  WebSocketClientError,
+  NotSupportedByWebSocketError,
+  InvalidConfigurationError,
+  ConnectionError,
+  SendTimeoutError,
+  ProducerQueueFullError,
+  ProducerSendError,
+  ReceiveTimeoutError,
+  ClosedError,
+  UnsubscribeError,
+} from './errors.js';
