@@ -1,0 +1,92 @@
+// Every metric name a dashboard query or alert rule may use. The dashboard
+// test rejects queries that mention any other name, so a typo or a rename in
+// the library shows up as a failing test rather than as an empty panel.
+
+/** Metrics exported by the keyscope library (PRODUCT.md section 5). */
+export const keyscopeMetrics = {
+  messagesSent: 'keyscope_messages_sent_total',
+  sendErrors: 'keyscope_send_errors_total',
+  sendDuration: 'keyscope_send_duration_seconds',
+  messagesReceived: 'keyscope_messages_received_total',
+  messagesAcked: 'keyscope_messages_acked_total',
+  messagesNacked: 'keyscope_messages_nacked_total',
+  redeliveries: 'keyscope_redeliveries_total',
+  orderingViolations: 'keyscope_ordering_violations_total',
+  inflightMessages: 'keyscope_inflight_messages',
+  inflightKeys: 'keyscope_inflight_keys',
+  oldestInflight: 'keyscope_oldest_inflight_seconds',
+  stalledMessages: 'keyscope_stalled_messages',
+  stalls: 'keyscope_stalls_total',
+  headOfLineBlocked: 'keyscope_head_of_line_blocked_messages',
+  stalledKeyAge: 'keyscope_stalled_key_age_seconds',
+  endToEnd: 'keyscope_end_to_end_seconds',
+  processing: 'keyscope_processing_seconds',
+  trackedKeys: 'keyscope_tracked_keys',
+  keyEvictions: 'keyscope_key_evictions_total',
+  contextErrors: 'keyscope_context_errors_total',
+} as const;
+
+/** Histograms among the keyscope metrics: queried through their series suffixes. */
+export const keyscopeHistograms: readonly string[] = [
+  keyscopeMetrics.sendDuration,
+  keyscopeMetrics.endToEnd,
+  keyscopeMetrics.processing,
+];
+
+/**
+ * Pulsar broker metrics (Pulsar 4.0, exposeTopicLevelMetricsInPrometheus and
+ * exposeConsumerLevelMetricsInPrometheus on). Labels: cluster, namespace,
+ * topic, subscription (subscription metrics only).
+ */
+export const pulsarMetrics = {
+  backlog: 'pulsar_subscription_back_log',
+  unacked: 'pulsar_subscription_unacked_messages',
+  blockedOnUnacked: 'pulsar_subscription_blocked_on_unacked_messages',
+  redeliverRate: 'pulsar_subscription_msg_rate_redeliver',
+  subscriptionRateOut: 'pulsar_subscription_msg_rate_out',
+  topicRateIn: 'pulsar_rate_in',
+  topicRateOut: 'pulsar_rate_out',
+  delayed: 'pulsar_subscription_delayed',
+  consumers: 'pulsar_consumers_count',
+  subscriptionConsumers: 'pulsar_subscription_consumers_count',
+} as const;
+
+/**
+ * Span metrics produced by the collector's spanmetrics connector and exposed
+ * by its Prometheus exporter (namespace `traces.span.metrics`, seconds).
+ * Labels: service_name, span_name, span_kind, status_code, plus the messaging
+ * dimensions configured in collector/otel-collector.yaml.
+ */
+export const spanMetrics = {
+  calls: 'traces_span_metrics_calls_total',
+  duration: 'traces_span_metrics_duration_seconds',
+} as const;
+
+export const spanMetricLabels = {
+  service: 'service_name',
+  spanName: 'span_name',
+  spanKind: 'span_kind',
+  statusCode: 'status_code',
+  topic: 'messaging_destination_name',
+  subscription: 'messaging_destination_subscription_name',
+} as const;
+
+const histogramSuffixes = ['_bucket', '_sum', '_count'];
+
+/** Every series name a query may reference, histogram suffixes included. */
+export function knownSeriesNames(): Set<string> {
+  const names = new Set<string>();
+  const histograms = new Set<string>([...keyscopeHistograms, spanMetrics.duration]);
+  for (const name of [
+    ...Object.values(keyscopeMetrics),
+    ...Object.values(pulsarMetrics),
+    ...Object.values(spanMetrics),
+  ]) {
+    if (histograms.has(name)) {
+      for (const suffix of histogramSuffixes) names.add(name + suffix);
+    } else {
+      names.add(name);
+    }
+  }
+  return names;
+}
