@@ -284,7 +284,7 @@ export function exportDashboard(builder: cog.Builder<Dashboard>): ExportedDashbo
     ],
     __elements: {},
     __requires: [
-      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.4.0' },
+      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '11.3.0' },
       { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
       ...[...panelTypes].sort().map((type) => ({ type: 'panel', id: type, name: type, version: '' })),
     ],

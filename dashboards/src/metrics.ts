@@ -36,12 +36,16 @@ export const keyscopeHistograms: readonly string[] = [
 /**
  * Pulsar broker metrics (Pulsar 4.0, exposeTopicLevelMetricsInPrometheus and
  * exposeConsumerLevelMetricsInPrometheus on). Labels: cluster, namespace,
- * topic, subscription (subscription metrics only).
+ * topic, subscription (subscription and consumer metrics), consumer_name and
+ * consumer_id (consumer metrics).
  */
 export const pulsarMetrics = {
   backlog: 'pulsar_subscription_back_log',
   unacked: 'pulsar_subscription_unacked_messages',
   blockedOnUnacked: 'pulsar_subscription_blocked_on_unacked_messages',
+  consumerBlockedOnUnacked: 'pulsar_consumer_blocked_on_unacked_messages',
+  consumerUnacked: 'pulsar_consumer_unacked_messages',
+  subscriptionAckRate: 'pulsar_subscription_msg_ack_rate',
   redeliverRate: 'pulsar_subscription_msg_rate_redeliver',
   subscriptionRateOut: 'pulsar_subscription_msg_rate_out',
   topicRateIn: 'pulsar_rate_in',

@@ -60,10 +60,15 @@ export function buildPulsarSubscriptionsDashboard(): ExportedDashboard {
     )
     .withPanel(
       stat({
-        title: 'Subscriptions blocked on unacked',
+        title: 'Blocked subscriptions',
         description:
-          'Subscriptions whose dispatch stopped because they reached maxUnackedMessagesPerSubscription.',
-        queries: [{ expr: `sum(${p.blockedOnUnacked}{${subscriptionSelector}})`, legend: 'blocked' }],
+          'Subscriptions the broker stopped dispatching to, in whole or for one of their consumers, because maxUnackedMessagesPerSubscription or maxUnackedMessagesPerConsumer was reached.',
+        queries: [
+          {
+            expr: `sum(max by (${bySubscription}) (${p.blockedOnUnacked}{${subscriptionSelector}} or ${p.consumerBlockedOnUnacked}{${subscriptionSelector}}))`,
+            legend: 'blocked',
+          },
+        ],
       }),
     )
     .withPanel(
@@ -87,16 +92,28 @@ export function buildPulsarSubscriptionsDashboard(): ExportedDashboard {
       timeSeries({
         title: 'Unacked messages',
         description:
-          'Delivered and not yet acknowledged. Under Key_Shared a key stays pinned to its consumer while its messages are unacked, so this is where stuck handlers show on the broker.',
-        queries: [{ expr: perSubscription(p.unacked), legend: subscriptionLegend }],
+          'Delivered and not yet acknowledged, per subscription and per consumer. Under Key_Shared a key stays pinned to its consumer while its messages are unacked, so this is where stuck handlers show on the broker.',
+        queries: [
+          { expr: perSubscription(p.unacked), legend: subscriptionLegend },
+          {
+            expr: `sum by (${bySubscription}, consumer_name) (${p.consumerUnacked}{${subscriptionSelector}})`,
+            legend: `${subscriptionLegend} consumer {{consumer_name}}`,
+          },
+        ],
       }),
     )
     .withPanel(
       timeSeries({
         title: 'Blocked on unacked messages',
         description:
-          '1 while the broker stops dispatching to the subscription because unacked messages reached the limit (maxUnackedMessagesPerSubscription).',
-        queries: [{ expr: perSubscription(p.blockedOnUnacked, 'max'), legend: subscriptionLegend }],
+          '1 while the broker stops dispatching to the subscription (maxUnackedMessagesPerSubscription reached) or to one of its consumers (maxUnackedMessagesPerConsumer reached).',
+        queries: [
+          { expr: perSubscription(p.blockedOnUnacked, 'max'), legend: `subscription ${subscriptionLegend}` },
+          {
+            expr: `max by (${bySubscription}, consumer_name) (${p.consumerBlockedOnUnacked}{${subscriptionSelector}})`,
+            legend: `consumer {{consumer_name}} ${subscriptionLegend}`,
+          },
+        ],
       }),
     )
     .withPanel(
@@ -122,10 +139,13 @@ export function buildPulsarSubscriptionsDashboard(): ExportedDashboard {
     )
     .withPanel(
       timeSeries({
-        title: 'Delivery rate per subscription',
-        description: 'Messages per second dispatched to the consumers of each subscription.',
+        title: 'Delivery and ack rate per subscription',
+        description: 'Messages per second dispatched to the consumers of each subscription, and acknowledged by them.',
         unit: 'ops',
-        queries: [{ expr: perSubscription(p.subscriptionRateOut), legend: subscriptionLegend }],
+        queries: [
+          { expr: perSubscription(p.subscriptionRateOut), legend: `delivered ${subscriptionLegend}` },
+          { expr: perSubscription(p.subscriptionAckRate), legend: `acked ${subscriptionLegend}` },
+        ],
       }),
     )
     .withPanel(
