@@ -1,0 +1,48 @@
+/**
+ * TextMap getter and setter over Pulsar message properties, used with the
+ * globally configured propagator (`propagation.inject` / `extract`).
+ */
+import type { TextMapGetter, TextMapSetter } from '@opentelemetry/api';
+import type { PropertyMap } from '../pulsar/types.js';
+
+/**
+ * Longest property value handed to a propagator. W3C `traceparent` is 55
+ * characters and `tracestate` at most 512 members; anything longer is hostile
+ * or broken, and parsing it would cost the application time.
+ */
+export const MAX_CONTEXT_VALUE_LENGTH = 8192;
+
+export type CarrierProblem = 'non_string_property' | 'oversized_property';
+
+/**
+ * Reads message properties defensively: only own properties, only strings of
+ * bounded length. The first rejected value is remembered in `problem` so the
+ * caller can count it; the propagator then sees the field as absent.
+ */
+export class PropertyGetter implements TextMapGetter<PropertyMap> {
+  problem: CarrierProblem | undefined = undefined;
+
+  keys(carrier: PropertyMap): string[] {
+    return Object.keys(carrier);
+  }
+
+  get(carrier: PropertyMap, key: string): string | undefined {
+    if (!Object.prototype.hasOwnProperty.call(carrier, key)) return undefined;
+    const value: unknown = carrier[key];
+    if (typeof value !== 'string') {
+      this.problem ??= 'non_string_property';
+      return undefined;
+    }
+    if (value.length > MAX_CONTEXT_VALUE_LENGTH) {
+      this.problem ??= 'oversized_property';
+      return undefined;
+    }
+    return value;
+  }
+}
+
+export const propertySetter: TextMapSetter<PropertyMap> = {
+  set(carrier, key, value) {
+    carrier[key] = value;
+  },
+};

@@ -1,0 +1,222 @@
+/**
+ * The facade: validates options and builds the tracker, telemetry and
+ * wrappers of one instance.
+ */
+import { trace, type TracerProvider, type Tracer } from '@opentelemetry/api';
+import { KeyscopeConfigError } from './errors.js';
+import { instrumentClient } from './pulsar/client.js';
+import { instrumentConsumer, type InstrumentConsumerOptions, type DeliveryTelemetry } from './pulsar/consumer.js';
+import { Pipeline, logInternal, type ConsumerHook, type ProducerHook } from './pulsar/pipeline.js';
+import { instrumentProducer, type InstrumentProducerOptions } from './pulsar/producer.js';
+import type { ClientLike, ConsumerLike, MessageLike, ProducerLike } from './pulsar/types.js';
+import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/keyPolicy.js';
+import { KeyscopeMetrics, type AnyRegistry } from './telemetry/metrics.js';
+import { KeyscopeSpans, type ConsumerSpanRelation } from './telemetry/spans.js';
+import { Tracker, type Delivery } from './tracking/tracker.js';
+import { PACKAGE_NAME, VERSION } from './version.js';
+
+export interface KeyscopeOptions {
+  /** prom-client registry for the keyscope_* metrics. Default: prom-client's global registry. */
+  registry?: AnyRegistry;
+  /** Tracer provider for spans. Default: the global one (`trace.getTracerProvider()`). */
+  tracerProvider?: TracerProvider;
+  /** A message in flight longer than this is stalled. Default 30000. */
+  stallThresholdMs?: number;
+  /** Upper bound of keys tracked for ordering and stalls. Default 100000. */
+  maxTrackedKeys?: number;
+  /** How many of the oldest stalled keys are exported with a `key` label. Default 10; 0 turns it off. */
+  topStalledKeys?: number;
+  /** How keys appear on spans and labels. Default 'hashed'. */
+  keyPolicy?: KeyPolicy;
+  /** Secret of the keyed key hash. Default: a fixed built-in value, so hashes match across processes. */
+  keyHashSecret?: string;
+  /** 'parent': process spans continue the producer's trace (default). 'link': new trace, linked. */
+  consumerSpanRelation?: ConsumerSpanRelation;
+  producerHook?: ProducerHook;
+  consumerHook?: ConsumerHook;
+  /** How often in-flight, stall and key-table gauges are refreshed. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Milliseconds since the epoch; injectable for tests. Default: a monotonic high-resolution clock. */
+  clock?: () => number;
+}
+
+const DEFAULTS = {
+  stallThresholdMs: 30_000,
+  maxTrackedKeys: 100_000,
+  topStalledKeys: 10,
+  keyPolicy: 'hashed' as KeyPolicy,
+  consumerSpanRelation: 'parent' as ConsumerSpanRelation,
+  sweepIntervalMs: 1_000,
+};
+
+const defaultClock = (): number => performance.timeOrigin + performance.now();
+
+export class Keyscope {
+  private readonly pipeline: Pipeline;
+  private readonly keys: KeyRenderer;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: KeyscopeOptions = {}) {
+    const resolved = validateOptions(options);
+    const tracer = (resolved.tracerProvider ?? trace.getTracerProvider()).getTracer(PACKAGE_NAME, VERSION);
+    this.keys = new KeyRenderer(resolved.keyPolicy, resolved.keyHashSecret);
+    this.pipeline = new Pipeline({
+      tracker: new Tracker({
+        maxTrackedKeys: resolved.maxTrackedKeys,
+        stallThresholdMs: resolved.stallThresholdMs,
+        topStalledKeys: resolved.topStalledKeys,
+      }),
+      metrics: new KeyscopeMetrics(resolved.registry),
+      spans: new KeyscopeSpans(tracer, this.keys, resolved.consumerSpanRelation),
+      keys: this.keys,
+      clock: resolved.clock,
+      producerHook: resolved.producerHook,
+      consumerHook: resolved.consumerHook,
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), resolved.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Everything created through the returned client (producers, consumers incl. listeners, readers) is instrumented. */
+  instrumentClient<C extends ClientLike>(client: C): C {
+    return instrumentClient(this.pipeline, client);
+  }
+
+  instrumentProducer<P extends ProducerLike>(producer: P, options: InstrumentProducerOptions = {}): P {
+    return instrumentProducer(this.pipeline, producer, options);
+  }
+
+  instrumentConsumer<C extends ConsumerLike>(consumer: C, options: InstrumentConsumerOptions): C {
+    if (options === null || typeof options !== 'object' || typeof options.subscription !== 'string' || options.subscription === '') {
+      throw new KeyscopeConfigError('instrumentConsumer(consumer, { subscription }) needs the subscription name: it labels every consumer metric.');
+    }
+    return instrumentConsumer(this.pipeline, consumer, options);
+  }
+
+  /**
+   * Runs `fn` inside the message's `process` span and processing window (for
+   * `receive()`-style code; listeners get this by themselves). Returns what
+   * `fn` returns; for a promise the window ends when it settles. A message not
+   * received through an instrumented consumer just runs `fn`.
+   */
+  process<T>(message: MessageLike, fn: () => T): T {
+    let delivery: Delivery | undefined;
+    try {
+      delivery = this.pipeline.deliveries.get(message);
+    } catch (error) {
+      logInternal(error);
+    }
+    const telemetry = delivery?.attachment as DeliveryTelemetry | undefined;
+    if (telemetry === undefined) return fn();
+    return telemetry.owner.runWindow(message, fn);
+  }
+
+  /** The hashed form of a key as it appears on spans and labels under keyPolicy 'hashed' (to search traces by key). */
+  hashKey(key: string): string {
+    return this.keys.hash(key);
+  }
+
+  /** Refreshes in-flight, stall and key-table metrics now (also runs every sweepIntervalMs). */
+  sweep(): void {
+    if (this.closed) return;
+    try {
+      const result = this.pipeline.tracker.sweep(this.pipeline.clock());
+      const policy = this.keys.policy;
+      this.pipeline.metrics.applySweep(result, (key, rank) => (policy === 'none' ? String(rank) : (this.keys.render(key) ?? String(rank))));
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /** Stops the sweep timer and withdraws this instance's gauges; wrappers then pass calls straight through. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pipeline.active = false;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    try {
+      this.pipeline.metrics.withdraw();
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /** @internal Used by PulsarInstrumentation when its tracer provider changes. */
+  useTracer(tracer: Tracer): void {
+    this.pipeline.spans.tracer = tracer;
+  }
+
+  /** @internal */
+  get internalPipeline(): Pipeline {
+    return this.pipeline;
+  }
+}
+
+interface ResolvedOptions {
+  registry: AnyRegistry | undefined;
+  tracerProvider: TracerProvider | undefined;
+  stallThresholdMs: number;
+  maxTrackedKeys: number;
+  topStalledKeys: number;
+  keyPolicy: KeyPolicy;
+  keyHashSecret: string;
+  consumerSpanRelation: ConsumerSpanRelation;
+  producerHook: ProducerHook | undefined;
+  consumerHook: ConsumerHook | undefined;
+  sweepIntervalMs: number;
+  clock: () => number;
+}
+
+function validateOptions(options: KeyscopeOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new KeyscopeConfigError('new Keyscope(options): options must be an object (or omitted for the defaults).');
+  }
+  const o = options;
+  if (o.registry !== undefined && (typeof o.registry !== 'object' || typeof o.registry.getSingleMetric !== 'function' || typeof o.registry.registerMetric !== 'function')) {
+    throw new KeyscopeConfigError('Option `registry` must be a prom-client Registry (e.g. `new Registry()` or prom-client\'s `register`).');
+  }
+  if (o.tracerProvider !== undefined && (typeof o.tracerProvider !== 'object' || typeof o.tracerProvider.getTracer !== 'function')) {
+    throw new KeyscopeConfigError('Option `tracerProvider` must be an OpenTelemetry TracerProvider (an object with getTracer()); omit it to use the global one.');
+  }
+  const positive = (name: string, value: unknown, fallback: number, integer: boolean, allowZero = false): number => {
+    if (value === undefined) return fallback;
+    const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+    if (!ok) {
+      throw new KeyscopeConfigError(
+        `Option \`${name}\` must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'} (got ${String(value)}); omit it for the default ${fallback}.`,
+      );
+    }
+    return value as number;
+  };
+  const oneOf = <T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T => {
+    if (value === undefined) return fallback;
+    if (!allowed.includes(value as T)) {
+      throw new KeyscopeConfigError(`Option \`${name}\` must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${String(value)}).`);
+    }
+    return value as T;
+  };
+  const fn = <F>(name: string, value: unknown): F | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'function') throw new KeyscopeConfigError(`Option \`${name}\` must be a function.`);
+    return value as F;
+  };
+  if (o.keyHashSecret !== undefined && (typeof o.keyHashSecret !== 'string' || o.keyHashSecret === '')) {
+    throw new KeyscopeConfigError('Option `keyHashSecret` must be a non-empty string; omit it for the built-in default.');
+  }
+  return {
+    registry: o.registry,
+    tracerProvider: o.tracerProvider,
+    stallThresholdMs: positive('stallThresholdMs', o.stallThresholdMs, DEFAULTS.stallThresholdMs, false),
+    maxTrackedKeys: positive('maxTrackedKeys', o.maxTrackedKeys, DEFAULTS.maxTrackedKeys, true),
+    topStalledKeys: positive('topStalledKeys', o.topStalledKeys, DEFAULTS.topStalledKeys, true, true),
+    keyPolicy: oneOf('keyPolicy', o.keyPolicy, ['hashed', 'plain', 'none'] as const, DEFAULTS.keyPolicy),
+    keyHashSecret: o.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET,
+    consumerSpanRelation: oneOf('consumerSpanRelation', o.consumerSpanRelation, ['parent', 'link'] as const, DEFAULTS.consumerSpanRelation),
+    producerHook: fn<ProducerHook>('producerHook', o.producerHook),
+    consumerHook: fn<ConsumerHook>('consumerHook', o.consumerHook),
+    sweepIntervalMs: positive('sweepIntervalMs', o.sweepIntervalMs, DEFAULTS.sweepIntervalMs, false),
+    clock: fn<() => number>('clock', o.clock) ?? defaultClock,
+  };
+}

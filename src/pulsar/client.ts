@@ -1,0 +1,69 @@
+/**
+ * Instrumented versions of the client factories (`createProducer`,
+ * `subscribe`, `createReader`): the instances they return are wrapped, and a
+ * `listener` in the config is wrapped before the client sees it. Shared by
+ * `Keyscope.instrumentClient` and `PulsarInstrumentation`.
+ */
+import { ConsumerInstrumentation } from './consumer.js';
+import { logInternal, type Pipeline } from './pipeline.js';
+import { instrumentProducer } from './producer.js';
+import { readerInstrumentation } from './reader.js';
+import { overlay } from './overlay.js';
+import type { ClientLike, ConsumerConfigLike, ConsumerLike, MessageLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
+
+type Factory<Config, Instance> = (this: unknown, config: Config) => Promise<Instance>;
+type Listener<Owner> = (message: MessageLike, owner: Owner) => unknown;
+
+export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory<ProducerConfigLike, ProducerLike>): Factory<ProducerConfigLike, ProducerLike> {
+  return function createProducer(this: unknown, config: ProducerConfigLike) {
+    return original.call(this, config).then((producer) => {
+      if (!pipeline.active) return producer;
+      const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
+      return instrumentProducer(pipeline, producer, topic === undefined ? {} : { topic });
+    });
+  };
+}
+
+export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<ConsumerConfigLike, ConsumerLike>): Factory<ConsumerConfigLike, ConsumerLike> {
+  return function subscribe(this: unknown, config: ConsumerConfigLike) {
+    if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
+    let instrumentation: ConsumerInstrumentation;
+    let effective: ConsumerConfigLike = config;
+    try {
+      instrumentation = new ConsumerInstrumentation(pipeline, {
+        subscription: String(config.subscription),
+        ...(config.subscriptionType === undefined ? {} : { subscriptionType: config.subscriptionType }),
+        ...(typeof config.topic === 'string' ? { topic: config.topic } : {}),
+      });
+      if (typeof config.listener === 'function') {
+        // A copy: the caller's config object keeps its own listener.
+        effective = { ...config, listener: instrumentation.wrapListener(config.listener as unknown as Listener<ConsumerLike>) as ConsumerConfigLike['listener'] };
+      }
+    } catch (error) {
+      logInternal(error);
+      return original.call(this, config);
+    }
+    return original.call(this, effective).then((consumer) => instrumentation.wrap(consumer));
+  };
+}
+
+export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<ReaderConfigLike, ReaderLike>): Factory<ReaderConfigLike, ReaderLike> {
+  return function createReader(this: unknown, config: ReaderConfigLike) {
+    if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
+    const instrumentation = readerInstrumentation(pipeline);
+    const effective: ReaderConfigLike =
+      typeof config.listener === 'function'
+        ? { ...config, listener: instrumentation.wrapListener(config.listener as unknown as Listener<ReaderLike>) as ReaderConfigLike['listener'] }
+        : config;
+    return original.call(this, effective).then((reader) => instrumentation.wrap(reader));
+  };
+}
+
+export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C): C {
+  const raw: ClientLike = client;
+  return overlay(client, {
+    createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config)),
+    subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config)),
+    createReader: instrumentedCreateReader(pipeline, (config) => raw.createReader(config)),
+  });
+}

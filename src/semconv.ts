@@ -1,0 +1,30 @@
+/**
+ * Local copy of the OpenTelemetry messaging semantic-convention names this
+ * package uses. Most are still incubating; the semconv package asks
+ * instrumentations to copy such names rather than import them.
+ */
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
+export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
+export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
+export const ATTR_MESSAGING_DESTINATION_PARTITION_ID = 'messaging.destination.partition.id';
+export const ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME = 'messaging.destination.subscription.name';
+export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
+export const ATTR_ERROR_TYPE = 'error.type';
+
+export const MESSAGING_SYSTEM_VALUE_PULSAR = 'pulsar';
+
+export const MESSAGING_OPERATION_TYPE_VALUE_SEND = 'send';
+export const MESSAGING_OPERATION_TYPE_VALUE_PROCESS = 'process';
+export const MESSAGING_OPERATION_TYPE_VALUE_SETTLE = 'settle';
+
+/** Pulsar-specific attributes, following the `messaging.{system}.*` pattern. */
+export const ATTR_MESSAGING_PULSAR_MESSAGE_KEY = 'messaging.pulsar.message.key';
+export const ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT = 'messaging.pulsar.redelivery_count';
+export const ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE = 'messaging.pulsar.subscription.type';
+
+/** This package's own attributes. */
+export const ATTR_KEYSCOPE_SEQ = 'keyscope.seq';
+export const ATTR_KEYSCOPE_PRODUCER = 'keyscope.producer';
+export const ATTR_KEYSCOPE_CONSUMER = 'keyscope.consumer';
+export const ATTR_KEYSCOPE_VIOLATION = 'keyscope.violation';

@@ -1,0 +1,136 @@
+/**
+ * Span construction following the OpenTelemetry messaging conventions:
+ * `send {topic}` (PRODUCER) and `process {topic}` (CONSUMER). Attributes that
+ * cost work (key hash, message id) are only computed for recording spans.
+ */
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import * as semconv from '../semconv.js';
+import type { KeyRenderer } from './keyPolicy.js';
+import type { TopicName } from './topicName.js';
+
+export type ConsumerSpanRelation = 'parent' | 'link';
+export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed';
+
+/** Span name and constant attributes of one destination, built once. */
+export class Destination {
+  readonly sendSpanName: string;
+  readonly processSpanName: string;
+  readonly sendAttributes: Attributes;
+  readonly processAttributes: Attributes;
+
+  constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string) {
+    this.sendSpanName = 'send ' + topic.base;
+    this.processSpanName = 'process ' + topic.base;
+    const common: Attributes = {
+      [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_PULSAR,
+      [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic.base,
+    };
+    if (topic.partitionId !== undefined) common[semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID] = topic.partitionId;
+    this.sendAttributes = Object.freeze({
+      ...common,
+      [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
+    });
+    const process: Attributes = {
+      ...common,
+      [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
+      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+    };
+    if (subscription !== undefined) process[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
+    if (subscriptionType !== undefined) process[semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE] = subscriptionType;
+    this.processAttributes = Object.freeze(process);
+  }
+}
+
+export class KeyscopeSpans {
+  constructor(
+    public tracer: Tracer,
+    private readonly keys: KeyRenderer,
+    private readonly relation: ConsumerSpanRelation,
+  ) {}
+
+  startSend(destination: Destination, parent: Context, key: string | undefined, producerId: string, seq: number): Span {
+    const span = this.tracer.startSpan(
+      destination.sendSpanName,
+      { kind: SpanKind.PRODUCER, attributes: destination.sendAttributes },
+      parent,
+    );
+    if (span.isRecording()) {
+      span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, producerId);
+      span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, seq);
+      this.setKey(span, key);
+    }
+    return span;
+  }
+
+  endSend(span: Span, messageId: { toString(): string } | undefined): void {
+    if (span.isRecording() && messageId !== undefined && messageId !== null) {
+      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, String(messageId));
+    }
+    span.end();
+  }
+
+  endSendWithError(span: Span, error: unknown): void {
+    recordError(span, error);
+    span.end();
+  }
+
+  /**
+   * Starts the process span of a delivery: a child of the producer's context
+   * (relation 'parent') or a new trace linked to it (relation 'link').
+   * Baggage in `extracted` is kept either way.
+   */
+  startProcess(destination: Destination, extracted: Context): Span {
+    const producerSpan = trace.getSpanContext(extracted);
+    if (this.relation === 'parent' || producerSpan === undefined) {
+      return this.tracer.startSpan(
+        destination.processSpanName,
+        { kind: SpanKind.CONSUMER, attributes: destination.processAttributes },
+        extracted,
+      );
+    }
+    return this.tracer.startSpan(
+      destination.processSpanName,
+      { kind: SpanKind.CONSUMER, attributes: destination.processAttributes, links: [{ context: producerSpan }] },
+      extracted === ROOT_CONTEXT ? ROOT_CONTEXT : trace.deleteSpan(extracted),
+    );
+  }
+
+  setKey(span: Span, key: string | undefined): void {
+    if (key === undefined) return;
+    const rendered = this.keys.render(key);
+    if (rendered !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_MESSAGE_KEY, rendered);
+  }
+
+  /** Records ack / nack as a `settle` event on the process span. */
+  settle(span: Span, kind: SettleKind): void {
+    if (!span.isRecording()) return;
+    span.addEvent('settle', {
+      [semconv.ATTR_MESSAGING_OPERATION_NAME]: kind,
+      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SETTLE,
+    });
+  }
+}
+
+export function recordError(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
+  const type = error instanceof Error ? error.name || 'Error' : typeof error;
+  span.setAttribute(semconv.ATTR_ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** The trace id of a sampled span, for exemplars; undefined otherwise. */
+export function sampledTraceId(span: Span): string | undefined {
+  const spanContext = span.spanContext();
+  return (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? spanContext.traceId : undefined;
+}

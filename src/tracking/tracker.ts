@@ -1,0 +1,251 @@
+/**
+ * Pure per-key rules over small records: ordering, processing windows,
+ * in-flight bookkeeping and the stall sweep. No I/O, no timers, no telemetry:
+ * every method takes the current time from its caller, so tests drive it with
+ * an injected clock.
+ */
+import { KeyState, KeyTable, type InflightLink } from './keyTable.js';
+
+export type ViolationKind = 'reorder' | 'redelivery_reorder' | 'concurrent';
+
+export interface TrackerOptions {
+  maxTrackedKeys: number;
+  stallThresholdMs: number;
+  topStalledKeys: number;
+}
+
+/** Upper bound on distinct producer ids kept as shared strings. */
+const MAX_INTERNED_PRODUCERS = 4096;
+
+/** One (topic, subscription) pair as seen by this process. */
+export class Stream {
+  inflight = 0;
+  inflightKeys = 0;
+  /** In-flight deliveries of this stream in receive order (oldest first). */
+  oldest: Delivery | undefined = undefined;
+  newest: Delivery | undefined = undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly subscription: string,
+    /** Prefix that scopes key ids to this stream inside the shared key table. */
+    readonly keyPrefix: string,
+  ) {}
+}
+
+/** One delivery of a message to the application, from receive until settle. */
+export class Delivery<Attachment = unknown> implements InflightLink {
+  previousOfKey: Delivery | undefined = undefined;
+  nextOfKey: Delivery | undefined = undefined;
+  previousOfStream: Delivery | undefined = undefined;
+  nextOfStream: Delivery | undefined = undefined;
+  inflight = true;
+  stallCounted = false;
+  inWindow = false;
+  /** Set by `deliver` when this delivery broke the order of its key. */
+  violation: ViolationKind | undefined = undefined;
+  attachment: Attachment | undefined = undefined;
+
+  constructor(
+    readonly stream: Stream,
+    readonly keyState: KeyState | undefined,
+    readonly key: string | undefined,
+    readonly receivedAt: number,
+  ) {}
+}
+
+export interface StreamSweep {
+  stream: Stream;
+  inflightMessages: number;
+  inflightKeys: number;
+  oldestInflightMs: number;
+  stalledMessages: number;
+  newStalls: number;
+  headOfLineBlocked: number;
+}
+
+export interface StalledKey {
+  stream: Stream;
+  key: string;
+  ageMs: number;
+}
+
+export interface SweepResult {
+  streams: StreamSweep[];
+  /** The oldest stalled keys across all streams, oldest first, at most `topStalledKeys`. */
+  topStalledKeys: StalledKey[];
+  trackedKeys: number;
+  evictions: number;
+}
+
+export class Tracker {
+  readonly keys: KeyTable;
+  private readonly streams = new Map<string, Stream>();
+  private readonly producers = new Map<string, string>();
+
+  constructor(readonly options: TrackerOptions) {
+    this.keys = new KeyTable(options.maxTrackedKeys);
+  }
+
+  stream(topic: string, subscription: string): Stream {
+    const id = topic + '\u0000' + subscription;
+    let stream = this.streams.get(id);
+    if (stream === undefined) {
+      stream = new Stream(topic, subscription, this.streams.size.toString(36) + '\u0000');
+      this.streams.set(id, stream);
+    }
+    return stream;
+  }
+
+  /**
+   * Registers a delivery. `seq` is NaN and `producer` undefined when the
+   * message carries no valid stamps; `key` is undefined for keyless messages,
+   * which are counted in flight but not tracked per key.
+   */
+  deliver<A>(
+    stream: Stream,
+    key: string | undefined,
+    producer: string | undefined,
+    seq: number,
+    redeliveryCount: number,
+    now: number,
+  ): Delivery<A> {
+    let keyState: KeyState | undefined;
+    let violation: ViolationKind | undefined;
+    if (key !== undefined) {
+      keyState = this.keys.touch(stream.keyPrefix + key);
+      if (producer !== undefined && seq === seq) {
+        if (keyState.observeSequence(this.intern(producer), seq)) {
+          violation = redeliveryCount > 0 ? 'redelivery_reorder' : 'reorder';
+        }
+      }
+    }
+    const delivery = new Delivery<A>(stream, keyState, key, now);
+    delivery.violation = violation;
+
+    stream.inflight++;
+    const tail = stream.newest;
+    if (tail === undefined) stream.oldest = delivery as Delivery;
+    else {
+      tail.nextOfStream = delivery as Delivery;
+      delivery.previousOfStream = tail;
+    }
+    stream.newest = delivery as Delivery;
+
+    if (keyState !== undefined) {
+      if (keyState.inflight++ === 0) stream.inflightKeys++;
+      const keyTail = keyState.newestInflight as Delivery | undefined;
+      if (keyTail === undefined) keyState.oldestInflight = delivery;
+      else {
+        keyTail.nextOfKey = delivery as Delivery;
+        delivery.previousOfKey = keyTail;
+      }
+      keyState.newestInflight = delivery;
+    }
+    return delivery;
+  }
+
+  /** Ends the in-flight period of a delivery (ack, nack, or its consumer closing). Idempotent. */
+  settle(delivery: Delivery): void {
+    if (!delivery.inflight) return;
+    delivery.inflight = false;
+    const stream = delivery.stream;
+    stream.inflight--;
+    const { previousOfStream, nextOfStream } = delivery;
+    if (previousOfStream === undefined) stream.oldest = nextOfStream;
+    else previousOfStream.nextOfStream = nextOfStream;
+    if (nextOfStream === undefined) stream.newest = previousOfStream;
+    else nextOfStream.previousOfStream = previousOfStream;
+    delivery.previousOfStream = delivery.nextOfStream = undefined;
+
+    const keyState = delivery.keyState;
+    if (keyState !== undefined) {
+      if (--keyState.inflight === 0) stream.inflightKeys--;
+      const { previousOfKey, nextOfKey } = delivery;
+      if (previousOfKey === undefined) keyState.oldestInflight = nextOfKey;
+      else previousOfKey.nextOfKey = nextOfKey;
+      if (nextOfKey === undefined) keyState.newestInflight = previousOfKey;
+      else nextOfKey.previousOfKey = previousOfKey;
+      delivery.previousOfKey = delivery.nextOfKey = undefined;
+    }
+  }
+
+  /**
+   * Opens a processing window for a delivery. Returns true when another
+   * window of the same key is already open in this process (`concurrent`).
+   */
+  beginWindow(delivery: Delivery): boolean {
+    if (delivery.inWindow) return false;
+    delivery.inWindow = true;
+    const keyState = delivery.keyState;
+    if (keyState === undefined) return false;
+    return keyState.processingWindows++ > 0;
+  }
+
+  endWindow(delivery: Delivery): void {
+    if (!delivery.inWindow) return;
+    delivery.inWindow = false;
+    if (delivery.keyState !== undefined) delivery.keyState.processingWindows--;
+  }
+
+  /**
+   * Computes in-flight, stall and head-of-line figures. Cost is one pass over
+   * the stalled prefix of each stream's in-flight list (deliveries are kept in
+   * receive order, so the stalled ones are exactly a prefix).
+   */
+  sweep(now: number): SweepResult {
+    this.keys.trim();
+    const cutoff = now - this.options.stallThresholdMs;
+    const limit = this.options.topStalledKeys;
+    const streams: StreamSweep[] = [];
+    const candidates: StalledKey[] = [];
+    for (const stream of this.streams.values()) {
+      let stalledMessages = 0;
+      let newStalls = 0;
+      let headOfLineBlocked = 0;
+      let stalledKeysListed = 0;
+      for (let d = stream.oldest; d !== undefined && d.receivedAt <= cutoff; d = d.nextOfStream) {
+        stalledMessages++;
+        if (!d.stallCounted) {
+          d.stallCounted = true;
+          newStalls++;
+        }
+        const keyState = d.keyState;
+        if (keyState !== undefined && keyState.oldestInflight === d) {
+          headOfLineBlocked += keyState.inflight - 1;
+          if (stalledKeysListed < limit && d.key !== undefined) {
+            stalledKeysListed++;
+            candidates.push({ stream, key: d.key, ageMs: now - d.receivedAt });
+          }
+        }
+      }
+      streams.push({
+        stream,
+        inflightMessages: stream.inflight,
+        inflightKeys: stream.inflightKeys,
+        oldestInflightMs: stream.oldest === undefined ? 0 : Math.max(0, now - stream.oldest.receivedAt),
+        stalledMessages,
+        newStalls,
+        headOfLineBlocked,
+      });
+    }
+    candidates.sort((a, b) => b.ageMs - a.ageMs);
+    if (candidates.length > limit) candidates.length = limit;
+    return {
+      streams,
+      topStalledKeys: candidates,
+      trackedKeys: this.keys.size,
+      evictions: this.keys.evictions,
+    };
+  }
+
+  /** Producer ids repeat on every message; keeping one copy each keeps key state small. */
+  private intern(producer: string): string {
+    const shared = this.producers.get(producer);
+    if (shared !== undefined) return shared;
+    if (this.producers.size < MAX_INTERNED_PRODUCERS) this.producers.set(producer, producer);
+    return producer;
+  }
+}
+
+export { KeyState, KeyTable };

@@ -1,0 +1,398 @@
+/**
+ * An in-memory stand-in shaped like `pulsar-client`: Client, Producer,
+ * Consumer (receive, listener that may return a promise, promise-returning
+ * acknowledge, synchronous negativeAcknowledge with redelivery), Reader,
+ * Message (getOrderingKey, getRedeliveryCount) and MessageId.
+ *
+ * Dispatch: each subscription has its consumers; a message goes to one of
+ * them by subscription type (Exclusive/Failover: the first, Shared: round
+ * robin, KeyShared: by a hash of the key). Everything is synchronous or
+ * microtask-based, so tests run fast and deterministically.
+ */
+
+type Properties = { [key: string]: string };
+
+export interface FakeProducerMessage {
+  data: Buffer;
+  properties?: Properties;
+  eventTimestamp?: number;
+  sequenceId?: number;
+  partitionKey?: string;
+  orderingKey?: string;
+  deliverAfter?: number;
+  deliverAt?: number;
+}
+
+let nextLedger = 1;
+
+export class FakeMessageId {
+  constructor(
+    readonly ledgerId: number,
+    readonly entryId: number,
+    readonly partition: number = -1,
+  ) {}
+
+  static earliest(): FakeMessageId {
+    return new FakeMessageId(-1, -1);
+  }
+
+  static latest(): FakeMessageId {
+    return new FakeMessageId(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  }
+
+  serialize(): Buffer {
+    return Buffer.from(this.toString());
+  }
+
+  toString(): string {
+    return `${this.ledgerId}:${this.entryId}:${this.partition}`;
+  }
+}
+
+/** What the broker stores; each delivery hands out a fresh FakeMessage like the native client does. */
+export interface StoredMessage {
+  topic: string;
+  /** Anything: hostile tests store non-string values or non-objects here. */
+  properties: unknown;
+  data: Buffer;
+  partitionKey: string;
+  orderingKey: string;
+  publishTimestamp: number;
+  eventTimestamp: number;
+  producerName: string;
+  messageId: FakeMessageId;
+}
+
+export class FakeMessage {
+  constructor(
+    private readonly stored: StoredMessage,
+    private readonly redeliveryCount: number,
+  ) {}
+
+  getTopicName(): string {
+    return this.stored.topic;
+  }
+  getProperties(): Properties {
+    const properties = this.stored.properties;
+    // The native client builds a fresh object per call.
+    return (properties !== null && typeof properties === 'object' ? { ...(properties as Properties) } : properties) as Properties;
+  }
+  getData(): Buffer {
+    return this.stored.data;
+  }
+  getMessageId(): FakeMessageId {
+    return this.stored.messageId;
+  }
+  getPublishTimestamp(): number {
+    return this.stored.publishTimestamp;
+  }
+  getEventTimestamp(): number {
+    return this.stored.eventTimestamp;
+  }
+  getRedeliveryCount(): number {
+    return this.redeliveryCount;
+  }
+  getPartitionKey(): string {
+    return this.stored.partitionKey;
+  }
+  getOrderingKey(): string {
+    return this.stored.orderingKey;
+  }
+  getProducerName(): string {
+    return this.stored.producerName;
+  }
+  isReplicated(): boolean {
+    return false;
+  }
+  getReplicatedFrom(): string {
+    return '';
+  }
+  getEncryptionContext(): null {
+    return null;
+  }
+}
+
+export type FakeSubscriptionType = 'Exclusive' | 'Shared' | 'KeyShared' | 'Failover';
+
+export interface FakeConsumerConfig {
+  topic?: string;
+  topics?: string[];
+  subscription: string;
+  subscriptionType?: FakeSubscriptionType;
+  listener?: (message: FakeMessage, consumer: FakeConsumer) => void | Promise<void>;
+  nAckRedeliverTimeoutMs?: number;
+}
+
+export class FakeBroker {
+  private readonly subscriptions = new Map<string, FakeSubscription>();
+  private entry = 0;
+  private readonly ledger = nextLedger++;
+  /** Publish time source; tests may replace it. */
+  now: () => number = () => Date.now();
+
+  /** Stores a message and dispatches it to every subscription of its topic. */
+  publish(message: Omit<StoredMessage, 'messageId' | 'publishTimestamp'> & { publishTimestamp?: number }): FakeMessageId {
+    const messageId = new FakeMessageId(this.ledger, this.entry++);
+    const stored: StoredMessage = { ...message, publishTimestamp: message.publishTimestamp ?? this.now(), messageId };
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.topics.includes(stored.topic)) subscription.dispatch(stored, 0);
+    }
+    return messageId;
+  }
+
+  subscription(topics: string[], name: string, type: FakeSubscriptionType): FakeSubscription {
+    const id = topics.join(',') + '/' + name;
+    let subscription = this.subscriptions.get(id);
+    if (subscription === undefined) {
+      subscription = new FakeSubscription(topics, type);
+      this.subscriptions.set(id, subscription);
+    }
+    return subscription;
+  }
+}
+
+export class FakeSubscription {
+  readonly consumers: FakeConsumer[] = [];
+  private roundRobin = 0;
+
+  constructor(
+    readonly topics: string[],
+    readonly type: FakeSubscriptionType,
+  ) {}
+
+  dispatch(stored: StoredMessage, redeliveryCount: number): void {
+    const consumers = this.consumers.filter((c) => !c.closed);
+    if (consumers.length === 0) return;
+    let target: FakeConsumer;
+    if (this.type === 'Shared') target = consumers[this.roundRobin++ % consumers.length] as FakeConsumer;
+    else if (this.type === 'KeyShared') target = consumers[hash(stored.orderingKey || stored.partitionKey) % consumers.length] as FakeConsumer;
+    else target = consumers[0] as FakeConsumer;
+    target.enqueue(new FakeMessage(stored, redeliveryCount));
+  }
+}
+
+function hash(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
+  return h;
+}
+
+export class FakeProducer {
+  private closedFlag = false;
+  /** When set, the next send rejects with this error. */
+  failNextSend: Error | undefined;
+  /** Every message object passed to send(), as received. */
+  readonly sentMessages: FakeProducerMessage[] = [];
+
+  constructor(
+    private readonly broker: FakeBroker,
+    private readonly topic: string,
+    private readonly name: string,
+  ) {}
+
+  send(message: FakeProducerMessage): Promise<FakeMessageId> {
+    this.sentMessages.push(message);
+    if (this.failNextSend !== undefined) {
+      const error = this.failNextSend;
+      this.failNextSend = undefined;
+      return Promise.reject(error);
+    }
+    const messageId = this.broker.publish({
+      topic: this.topic,
+      properties: { ...(message.properties ?? {}) },
+      data: message.data,
+      partitionKey: message.partitionKey ?? '',
+      orderingKey: message.orderingKey ?? '',
+      eventTimestamp: message.eventTimestamp ?? 0,
+      producerName: this.name,
+    });
+    return Promise.resolve(messageId);
+  }
+  flush(): Promise<null> {
+    return Promise.resolve(null);
+  }
+  close(): Promise<null> {
+    this.closedFlag = true;
+    return Promise.resolve(null);
+  }
+  getProducerName(): string {
+    return this.name;
+  }
+  getTopic(): string {
+    return this.topic;
+  }
+  isConnected(): boolean {
+    return !this.closedFlag;
+  }
+}
+
+export class FakeConsumer {
+  closed = false;
+  private readonly queue: FakeMessage[] = [];
+  private readonly waiting: Array<(message: FakeMessage) => void> = [];
+  private listenerBusy = false;
+  readonly acked: FakeMessageId[] = [];
+  readonly nacked: FakeMessageId[] = [];
+
+  constructor(
+    private readonly subscription: FakeSubscription,
+    private readonly listener: FakeConsumerConfig['listener'],
+  ) {}
+
+  enqueue(message: FakeMessage): void {
+    const waiter = this.waiting.shift();
+    if (waiter !== undefined) waiter(message);
+    else this.queue.push(message);
+    if (this.listener !== undefined) this.pump();
+  }
+
+  /** Like the native client: one listener call at a time; a returned promise is awaited before the next. */
+  private pump(): void {
+    if (this.listenerBusy || this.listener === undefined) return;
+    const message = this.queue.shift();
+    if (message === undefined) return;
+    this.listenerBusy = true;
+    const next = () => {
+      this.listenerBusy = false;
+      this.pump();
+    };
+    queueMicrotask(() => {
+      let result: unknown;
+      try {
+        result = this.listener?.(message, this);
+      } catch {
+        result = undefined;
+      }
+      if (result instanceof Promise) result.catch(() => undefined).finally(next);
+      else next();
+    });
+  }
+
+  receive(timeout?: number): Promise<FakeMessage> {
+    const message = this.queue.shift();
+    if (message !== undefined) return Promise.resolve(message);
+    return new Promise((resolve, reject) => {
+      this.waiting.push(resolve);
+      if (timeout !== undefined) {
+        setTimeout(() => {
+          const index = this.waiting.indexOf(resolve);
+          if (index >= 0) {
+            this.waiting.splice(index, 1);
+            reject(new Error('Failed to receive message: TimeOut'));
+          }
+        }, timeout).unref();
+      }
+    });
+  }
+  batchReceive(): Promise<FakeMessage[]> {
+    return Promise.resolve(this.queue.splice(0, this.queue.length));
+  }
+  acknowledge(message: FakeMessage): Promise<null> {
+    this.acked.push(message.getMessageId());
+    return Promise.resolve(null);
+  }
+  acknowledgeId(messageId: FakeMessageId): Promise<null> {
+    this.acked.push(messageId);
+    return Promise.resolve(null);
+  }
+  negativeAcknowledge(message: FakeMessage): void {
+    this.nacked.push(message.getMessageId());
+    const stored = (message as unknown as { stored: StoredMessage }).stored;
+    const redeliveries = message.getRedeliveryCount() + 1;
+    queueMicrotask(() => this.subscription.dispatch(stored, redeliveries));
+  }
+  negativeAcknowledgeId(messageId: FakeMessageId): void {
+    this.nacked.push(messageId);
+  }
+  acknowledgeCumulative(message: FakeMessage): Promise<null> {
+    this.acked.push(message.getMessageId());
+    return Promise.resolve(null);
+  }
+  acknowledgeCumulativeId(messageId: FakeMessageId): Promise<null> {
+    this.acked.push(messageId);
+    return Promise.resolve(null);
+  }
+  seek(_messageId: FakeMessageId): Promise<null> {
+    return Promise.resolve(null);
+  }
+  seekTimestamp(_timestamp: number): Promise<null> {
+    return Promise.resolve(null);
+  }
+  isConnected(): boolean {
+    return !this.closed;
+  }
+  close(): Promise<null> {
+    this.closed = true;
+    return Promise.resolve(null);
+  }
+  unsubscribe(): Promise<null> {
+    this.closed = true;
+    return Promise.resolve(null);
+  }
+  /** Messages waiting in this consumer's receive queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+}
+
+export class FakeReader {
+  private readonly consumer: FakeConsumer;
+
+  constructor(consumer: FakeConsumer) {
+    this.consumer = consumer;
+  }
+  readNext(timeout?: number): Promise<FakeMessage> {
+    return this.consumer.receive(timeout);
+  }
+  hasNext(): boolean {
+    return this.consumer.queued > 0;
+  }
+  isConnected(): boolean {
+    return this.consumer.isConnected();
+  }
+  seek(_messageId: FakeMessageId): Promise<null> {
+    return Promise.resolve(null);
+  }
+  seekTimestamp(_timestamp: number): Promise<null> {
+    return Promise.resolve(null);
+  }
+  close(): Promise<null> {
+    return this.consumer.close();
+  }
+}
+
+let readerCount = 0;
+
+export class FakeClient {
+  constructor(readonly broker: FakeBroker = new FakeBroker()) {}
+
+  createProducer(config: { topic: string; producerName?: string }): Promise<FakeProducer> {
+    return Promise.resolve(new FakeProducer(this.broker, config.topic, config.producerName ?? `producer-${Math.random().toString(36).slice(2, 8)}`));
+  }
+
+  subscribe(config: FakeConsumerConfig): Promise<FakeConsumer> {
+    const topics = config.topics ?? (config.topic === undefined ? [] : [config.topic]);
+    const subscription = this.broker.subscription(topics, config.subscription, config.subscriptionType ?? 'Exclusive');
+    const consumer = new FakeConsumer(subscription, config.listener);
+    subscription.consumers.push(consumer);
+    return Promise.resolve(consumer);
+  }
+
+  createReader(config: { topic: string; listener?: (message: FakeMessage, reader: FakeReader) => void }): Promise<FakeReader> {
+    const subscription = this.broker.subscription([config.topic], `reader-${readerCount++}`, 'Exclusive');
+    let reader: FakeReader | undefined;
+    const listener = config.listener;
+    const consumer = new FakeConsumer(subscription, listener === undefined ? undefined : (message) => listener(message, reader as FakeReader));
+    reader = new FakeReader(consumer);
+    subscription.consumers.push(consumer);
+    return Promise.resolve(reader);
+  }
+
+  getPartitionsForTopic(topic: string): Promise<string[]> {
+    return Promise.resolve([topic]);
+  }
+
+  close(): Promise<null> {
+    return Promise.resolve(null);
+  }
+}
