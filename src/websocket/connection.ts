@@ -313,6 +313,14 @@ function toConnectionError(url: string, error: unknown): ConnectionError {
 
 /** Jetty answers refused upgrades with an HTML page; keep the text the broker wrote. */
 function brokerReason(body: string): string {
-  const message = /<pre>([\s\S]*?)<\/pre>/i.exec(body)?.[1] ?? /<title>([\s\S]*?)<\/title>/i.exec(body)?.[1] ?? body;
-  return message.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 500);
+  const text = (/<pre>([\s\S]*?)<\/pre>/i.exec(body)?.[1] ?? /<title>([\s\S]*?)<\/title>/i.exec(body)?.[1] ?? body)
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  // The broker nests the Pulsar error as JSON: {"errorMsg":"Exclusive consumer is already connected",...}
+  const errorMsg = /"errorMsg"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+  return (errorMsg ?? text).replace(/\s+/g, ' ').trim().slice(0, 500);
 }

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
+import { FakeBroker } from './fake-broker.js';
+
+const quiet = { log: () => undefined };
+let broker: FakeBroker | undefined;
+let client: WebSocketClient | undefined;
+
+afterEach(async () => {
+  await client?.close();
+  await broker?.close();
+  client = undefined;
+  broker = undefined;
+});
+
+describe('connection', () => {
+  it('sends the token as an Authorization: Bearer header; a provider is called per connect', async () => {
+    broker = await FakeBroker.start();
+    let calls = 0;
+    client = new WebSocketClient({ serviceUrl: broker.url, token: async () => `t${++calls}`, ...quiet });
+    await client.createProducer({ topic: 'a' });
+    await client.subscribe({ topic: 'a', subscription: 's' });
+    expect(broker.sessions.map((s) => s.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+  });
+
+  it.each([
+    [401, /authentication failed.*token/],
+    [403, /not authorized/],
+    [404, /not found/],
+    [409, /Exclusive consumer is already connected/],
+  ])('maps a refused upgrade with HTTP %i to a ConnectionError at once', async (status, pattern) => {
+    broker = await FakeBroker.start({
+      refuse: () => ({
+        status,
+        body: '<html><body><pre>Failed to create producer/consumer: {&quot;errorMsg&quot;:&quot;Exclusive consumer is already connected&quot;}</pre></body></html>',
+      }),
+    });
+    client = new WebSocketClient({ serviceUrl: broker.url, operationTimeoutSeconds: 10, ...quiet });
+    const started = Date.now();
+    const error = await client.subscribe({ topic: 't', subscription: 's' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).status).toBe(status);
+    expect((error as Error).message).toMatch(pattern);
+    expect(Date.now() - started).toBeLessThan(2000); // not retried
+  });
+
+  it('retries transient failures on first connect until it works', async () => {
+    let refusals = 2;
+    broker = await FakeBroker.start({ refuse: () => (refusals-- > 0 ? { status: 503 } : undefined) });
+    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 10, ...quiet });
+    const producer = await client.createProducer({ topic: 't' });
+    expect(producer.isConnected()).toBe(true);
+    expect(refusals).toBeLessThan(0);
+  });
+
+  it('gives up after operationTimeoutSeconds when nothing listens', async () => {
+    const stopped = await FakeBroker.start();
+    const url = stopped.url;
+    await stopped.close();
+    client = new WebSocketClient({ serviceUrl: url, operationTimeoutSeconds: 0.5, initialBackoffMs: 20, ...quiet });
+    const started = Date.now();
+    const error = await client.createProducer({ topic: 't' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(/operationTimeoutSeconds=0.5.*WebSocket service/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('validates the client config', () => {
+    expect(() => new WebSocketClient({ serviceUrl: 'pulsar://localhost:6650' })).toThrow(/http\(s\)/);
+    expect(() => new WebSocketClient({ serviceUrl: '' })).toThrow(InvalidConfigurationError);
+    expect(() => new WebSocketClient({ serviceUrl: 'http://x', authentication: {} })).toThrow(NotSupportedByWebSocketError);
+    expect(() => new WebSocketClient({ serviceUrl: 'http://x', operationTimeoutSeconds: -1 })).toThrow(InvalidConfigurationError);
+  });
+
+  it('accepts ws:// and a path prefix', async () => {
+    broker = await FakeBroker.start();
+    client = new WebSocketClient({ serviceUrl: `ws://127.0.0.1:${broker.port}/`, ...quiet });
+    await client.createProducer({ topic: 't' });
+    expect(broker.latest('producer').path).toBe('/ws/v2/producer/persistent/public/default/t');
+  });
+});
