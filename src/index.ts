@@ -20,3 +20,6 @@ export type {
 } from './pulsar/types.js';
 export { PRODUCER_PROPERTY, SEQ_PROPERTY } from './context/stamps.js';
 export { VERSION } from './version.js';
+
+// The pulsar-client-compatible WebSocket client.
+export * from './websocket/index.js';
