@@ -26,7 +26,8 @@ report otelcol collector_ready "otlp grpc :$OTELCOL_OTLP_GRPC_PORT http :$OTELCO
 report prometheus prometheus_ready "http://127.0.0.1:$PROMETHEUS_PORT"
 if [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" ]]; then
   pulsar_status="$(bash "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" 2>&1)" || all_up=1
-  printf '%-11s %s\n' pulsar "$(tail -n 1 <<<"$pulsar_status")"
+  pulsar_line="$(head -n 1 <<<"$pulsar_status")"
+  printf '%-11s %-32s %s\n' pulsar "${pulsar_line#pulsar: }" "http://127.0.0.1:$PULSAR_WEB_PORT, pulsar://127.0.0.1:$PULSAR_BROKER_PORT"
 else
   printf '%-11s %s\n' pulsar "unknown (scripts/pulsar/status.sh is missing)"; all_up=1
 fi
