@@ -116,6 +116,9 @@ export class KeyscopeMetrics {
         sendErrors: this.sendErrors.labels(topic),
         sendDuration: this.sendDuration.labels(topic),
       };
+      // Series start at zero, so rates and alerts work from the first scrape.
+      instruments.sent.inc(0);
+      instruments.sendErrors.inc(0);
       this.topics.set(topic, instruments);
     }
     return instruments;
@@ -140,6 +143,10 @@ export class KeyscopeMetrics {
         processing: this.processing.labels(topic, subscription),
         endToEnd: this.endToEnd.labels(topic, subscription),
       };
+      for (const child of [instruments.received, instruments.acked, instruments.nacked, instruments.redeliveries, ...Object.values(instruments.violations)]) {
+        child.inc(0);
+      }
+      this.stalls.inc(labels, 0);
       this.streams.set(id, instruments);
     }
     return instruments;

@@ -90,10 +90,11 @@ export class KeyTable {
       }
       return existing;
     }
+    // Room is made before inserting, so the new key is never its own eviction candidate.
+    if (this.keys.size >= this.maxKeys) this.evict(this.maxKeys - 1, EVICTION_SCAN_LIMIT);
     const created = new KeyState();
     this.keys.set(id, created);
     this.mostRecentId = id;
-    if (this.keys.size > this.maxKeys) this.evict(EVICTION_SCAN_LIMIT);
     return created;
   }
 
@@ -105,9 +106,9 @@ export class KeyTable {
    * Brings the table back under its cap where possible. Busy keys met on the
    * way are rotated to the end so that later scans start at idle keys.
    */
-  evict(scanLimit: number): void {
+  private evict(targetSize: number, scanLimit: number): void {
     let scanned = 0;
-    while (this.keys.size > this.maxKeys && scanned < scanLimit) {
+    while (this.keys.size > targetSize && scanned < scanLimit) {
       const first = this.keys.entries().next();
       if (first.done === true) return;
       const [id, state] = first.value;
@@ -123,6 +124,6 @@ export class KeyTable {
 
   /** Full trim, used by the periodic sweep (bounded by the table size). */
   trim(): void {
-    if (this.keys.size > this.maxKeys) this.evict(this.keys.size);
+    if (this.keys.size > this.maxKeys) this.evict(this.maxKeys, this.keys.size);
   }
 }

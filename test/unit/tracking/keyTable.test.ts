@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { KeyTable } from '../../../src/tracking/keyTable.js';
+import { Tracker } from '../../../src/tracking/tracker.js';
+
+describe('KeyTable', () => {
+  it('evicts the least recently active key first and counts evictions', () => {
+    const table = new KeyTable(3);
+    table.touch('a');
+    table.touch('b');
+    table.touch('c');
+    table.touch('a'); // a is now the most recent; b is the least recent
+    table.touch('d');
+    expect(table.size).toBe(3);
+    expect(table.get('b')).toBeUndefined();
+    expect(table.get('a')).toBeDefined();
+    expect(table.evictions).toBe(1);
+  });
+
+  it('never evicts a key with messages in flight or an open processing window', () => {
+    const table = new KeyTable(2);
+    table.touch('busy').inflight = 1;
+    table.touch('window').processingWindows = 1;
+    table.touch('idle');
+    // Over the cap with both older keys busy: the newest idle key is the only candidate.
+    expect(table.get('busy')).toBeDefined();
+    expect(table.get('window')).toBeDefined();
+    table.touch('another');
+    expect(table.get('busy')).toBeDefined();
+    expect(table.get('window')).toBeDefined();
+    expect(table.size).toBeLessThanOrEqual(3);
+  });
+
+  it('stays over the cap only while more keys than the cap are busy, and trims later', () => {
+    const table = new KeyTable(2);
+    const states = ['a', 'b', 'c'].map((id) => {
+      const state = table.touch(id);
+      state.inflight = 1;
+      return state;
+    });
+    expect(table.size).toBe(3);
+    for (const state of states) state.inflight = 0;
+    table.trim();
+    expect(table.size).toBe(2);
+    expect(table.evictions).toBe(1);
+  });
+
+  it('remembers the highest sequence per producer of a key, across several producers', () => {
+    const state = new KeyTable(10).touch('k');
+    expect(state.observeSequence('p1', 1)).toBe(false);
+    expect(state.observeSequence('p2', 7)).toBe(false);
+    expect(state.observeSequence('p1', 2)).toBe(false);
+    expect(state.observeSequence('p2', 8)).toBe(false);
+    expect(state.observeSequence('p1', 1)).toBe(true);
+    expect(state.observeSequence('p2', 3)).toBe(true);
+    // A duplicate (same seq) is not a reorder.
+    expect(state.observeSequence('p2', 8)).toBe(false);
+  });
+});
+
+describe('key bound under a flood of distinct keys', () => {
+  it('a million distinct keys never exceed maxTrackedKeys and the heap stays bounded', () => {
+    const cap = 10_000;
+    const tracker = new Tracker({ maxTrackedKeys: cap, stallThresholdMs: 30_000, topStalledKeys: 10 });
+    const stream = tracker.stream('t', 's');
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // Warm up to the cap, then measure the growth over the rest of the flood.
+    for (let i = 0; i < cap; i++) tracker.settle(tracker.deliver(stream, `user-${i}`, 'producer-a', i + 1, 0, i));
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    let maxSize = 0;
+    for (let i = cap; i < 1_000_000; i++) {
+      const delivery = tracker.deliver(stream, `user-${i}`, 'producer-a', i + 1, 0, i);
+      tracker.settle(delivery);
+      if ((i & 1023) === 0 && tracker.keys.size > maxSize) maxSize = tracker.keys.size;
+    }
+    gc?.();
+    const after = process.memoryUsage().heapUsed;
+    expect(maxSize).toBeLessThanOrEqual(cap);
+    expect(tracker.keys.size).toBe(cap);
+    expect(tracker.keys.evictions).toBe(1_000_000 - cap);
+    // 990k keys went through; unbounded storage would need far more than 64 MB.
+    expect(after - before).toBeLessThan(64 * 1024 * 1024);
+    const sweep = tracker.sweep(2_000_000);
+    expect(sweep.trackedKeys).toBe(cap);
+    expect(sweep.streams[0]?.inflightMessages).toBe(0);
+  });
+});
