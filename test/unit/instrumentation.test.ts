@@ -1,0 +1,114 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentation';
+import { Registry, type RegistryContentType } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fakePulsar.js';
+import { settle } from '../support/harness.js';
+import { testTracing } from '../support/otel.js';
+
+/** A module shaped like pulsar-client's exports whose Client delegates to the in-memory stand-in. */
+function fakeModule() {
+  const broker = new FakeBroker();
+  class Client {
+    private readonly inner = new FakeClient(broker);
+    createProducer(config: Parameters<FakeClient['createProducer']>[0]) {
+      return this.inner.createProducer(config);
+    }
+    subscribe(config: Parameters<FakeClient['subscribe']>[0]) {
+      return this.inner.subscribe(config);
+    }
+    createReader(config: Parameters<FakeClient['createReader']>[0]) {
+      return this.inner.createReader(config);
+    }
+  }
+  return { Client };
+}
+
+describe('PulsarInstrumentation', () => {
+  it('patches Client.prototype factories and the instances they return, and unpatches', async () => {
+    const tracing = testTracing();
+    const registry = new Registry<RegistryContentType>();
+    const instrumentation = new PulsarInstrumentation({ registry, enabled: false });
+    instrumentation.setTracerProvider(tracing.provider);
+    const module = fakeModule();
+    const originalSubscribe = module.Client.prototype.subscribe;
+
+    instrumentation.patch(module);
+    expect(isWrapped(module.Client.prototype.createProducer)).toBe(true);
+    expect(isWrapped(module.Client.prototype.subscribe)).toBe(true);
+    expect(isWrapped(module.Client.prototype.createReader)).toBe(true);
+
+    const client = new module.Client();
+    const received: string[] = [];
+    await client.subscribe({
+      topic: 't',
+      subscription: 's',
+      listener: async (msg: FakeMessage, consumer: FakeConsumer) => {
+        received.push(msg.getProperties()[SEQ_PROPERTY] ?? 'unstamped');
+        await consumer.acknowledge(msg);
+      },
+    });
+    const producer = await client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('x'), partitionKey: 'k' });
+    const reader = await client.createReader({ topic: 't' });
+    await producer.send({ data: Buffer.from('y'), partitionKey: 'k' });
+    await reader.readNext();
+    await settle();
+    expect(received).toEqual(['1', '2']);
+    const [send] = tracing.byName('send t');
+    const processSpans = tracing.byName('process t');
+    expect(processSpans).toHaveLength(3); // two listener deliveries and one read
+    expect(processSpans[0]?.spanContext().traceId).toBe(send?.spanContext().traceId);
+    expect(registry.getSingleMetric('keyscope_messages_acked_total')).toBeDefined();
+    expect(await registry.getSingleMetricAsString('keyscope_messages_acked_total')).toContain('subscription="s"} 2');
+
+    instrumentation.unpatch(module);
+    expect(isWrapped(module.Client.prototype.subscribe)).toBe(false);
+    expect(module.Client.prototype.subscribe).toBe(originalSubscribe);
+    instrumentation.keyscope.close();
+  });
+
+  it('patches pulsar-client when it is required after registerInstrumentations', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'keyscope-instrumentation-'));
+    try {
+      const packageDir = join(root, 'node_modules', 'pulsar-client');
+      mkdirSync(packageDir, { recursive: true });
+      writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: 'pulsar-client', version: '1.18.0', main: 'index.js' }));
+      writeFileSync(
+        join(packageDir, 'index.js'),
+        `class Producer { getTopic() { return this.topic; } send(message) { this.sent = message; return Promise.resolve({ toString: () => '1:0:-1' }); } }
+class Client {
+  createProducer(config) { const p = new Producer(); p.topic = config.topic; return Promise.resolve(p); }
+  subscribe() { return Promise.reject(new Error('not in this test')); }
+  createReader() { return Promise.reject(new Error('not in this test')); }
+}
+module.exports = { Client, Producer };`,
+      );
+      const tracing = testTracing();
+      const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>() });
+      const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: tracing.provider });
+      try {
+        const requireFromRoot = createRequire(join(root, 'index.js'));
+        const pulsar = requireFromRoot('pulsar-client') as { Client: new () => { createProducer(c: { topic: string }): Promise<{ send(m: object): Promise<unknown>; sent?: { properties?: Record<string, string> } }> }; Producer: unknown };
+        expect(isWrapped(pulsar.Client.prototype.createProducer)).toBe(true);
+        const producer = await new pulsar.Client().createProducer({ topic: 'auto' });
+        expect(producer).toBeInstanceOf(pulsar.Producer as never);
+        await producer.send({ data: Buffer.from('x') });
+        // The instance method is reached through the wrapper: the raw producer got a stamped copy.
+        const raw = producer as unknown as { sent?: { properties?: Record<string, string> } };
+        expect(raw.sent?.properties?.[SEQ_PROPERTY]).toBe('1');
+        expect(tracing.byName('send auto')).toHaveLength(1);
+      } finally {
+        unregister();
+        instrumentation.keyscope.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
