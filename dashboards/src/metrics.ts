@@ -41,6 +41,7 @@ export const keyscopeHistograms: readonly string[] = [
  */
 export const pulsarMetrics = {
   backlog: 'pulsar_subscription_back_log',
+  backlogNotDelayed: 'pulsar_subscription_back_log_no_delayed',
   unacked: 'pulsar_subscription_unacked_messages',
   blockedOnUnacked: 'pulsar_subscription_blocked_on_unacked_messages',
   consumerBlockedOnUnacked: 'pulsar_consumer_blocked_on_unacked_messages',

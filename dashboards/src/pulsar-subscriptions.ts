@@ -84,8 +84,11 @@ export function buildPulsarSubscriptionsDashboard(): ExportedDashboard {
       timeSeries({
         title: 'Backlog',
         description:
-          'Messages in the subscription not yet acknowledged (delivered or not). Growing while the delivery rate stays flat is the Burrow STALL pattern.',
-        queries: [{ expr: perSubscription(p.backlog), legend: subscriptionLegend }],
+          'Messages in the subscription not yet acknowledged (delivered or not), and the part of them that is due (delayed messages excluded). A due backlog growing while the delivery rate stays flat is the Burrow STALL pattern.',
+        queries: [
+          { expr: perSubscription(p.backlog), legend: `all ${subscriptionLegend}` },
+          { expr: perSubscription(p.backlogNotDelayed), legend: `due ${subscriptionLegend}` },
+        ],
       }),
     )
     .withPanel(
