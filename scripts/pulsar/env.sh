@@ -18,11 +18,24 @@ pulsar_console_file="$KEYSCOPE_LOG_DIR/pulsar.out"
 pulsar_web_url="http://127.0.0.1:$PULSAR_WEB_PORT"
 pulsar_main_class="org.apache.pulsar.PulsarStandaloneStarter"
 
-# pulsar_running -> 0 when the pid file names a live standalone broker
-# (a recycled pid that belongs to another program does not count).
-pulsar_running() {
-  pid_alive "$pulsar_pid_file" || return 1
-  ps -p "$(cat "$pulsar_pid_file")" -o args= 2>/dev/null | grep -q "$pulsar_main_class"
+# pulsar_pid -> prints the pid of the standalone broker of this run folder.
+# The pid file is a cache: a broker started with this run folder's
+# configuration is found by its command line even if the file went missing,
+# and a pid recycled by another program does not count.
+pulsar_pid() {
+  local pid
+  pid="$(cat "$pulsar_pid_file" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && ps -p "$pid" -o args= 2>/dev/null | grep -qF -- "--config $pulsar_effective_conf"; then
+    printf '%s\n' "$pid"
+    return 0
+  fi
+  pid="$(ps -eo pid=,args= 2>/dev/null \
+    | grep -F "$pulsar_main_class" | grep -F -- "--config $pulsar_effective_conf" | grep -v grep \
+    | awk 'NR == 1 { print $1 }')"
+  [[ -n "$pid" ]] || return 1
+  printf '%s\n' "$pid" >"$pulsar_pid_file" 2>/dev/null || true
+  printf '%s\n' "$pid"
 }
 
-pulsar_pid() { cat "$pulsar_pid_file" 2>/dev/null; }
+# pulsar_running -> 0 when the standalone broker of this run folder runs.
+pulsar_running() { pulsar_pid >/dev/null; }

@@ -47,6 +47,7 @@ wait_until_ready() {
   for check in admin_healthy websocket_producer_opens; do
     until "$check"; do
       if ! pulsar_running; then
+        if [[ "$(cat "$pulsar_pid_file" 2>/dev/null)" == "${broker_pid:-}" ]]; then rm -f "$pulsar_pid_file"; fi
         print_log_tail
         die "the Pulsar broker exited during startup; see the log lines above ($pulsar_log_file)."
       fi
@@ -65,13 +66,18 @@ command -v node >/dev/null 2>&1 || die "node is needed to check the WebSocket AP
 
 mkdir -p "$pulsar_run_dir" "$pulsar_data_dir"
 
+# One start at a time: a second caller waits here, then finds it running.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$pulsar_run_dir/start.lock"
+  flock -w "$(( PULSAR_START_TIMEOUT + 60 ))" 9 || die "another 'pulsar:start' holds $pulsar_run_dir/start.lock; try again later."
+fi
+
 if pulsar_running; then
   log "Pulsar is already running (pid $(pulsar_pid)); checking that it is ready"
   wait_until_ready || die "the running Pulsar broker (pid $(pulsar_pid)) did not become ready within ${PULSAR_START_TIMEOUT}s; stop it with 'npm run pulsar:stop' and start again."
   log "Pulsar $PULSAR_VERSION ready: $pulsar_web_url, pulsar://127.0.0.1:$PULSAR_BROKER_PORT (logs: $pulsar_log_file)"
   exit 0
 fi
-rm -f "$pulsar_pid_file"
 
 # Java 17 or newer.
 java_bin="java"
@@ -131,6 +137,7 @@ log "  logs: $pulsar_log_file (console: $pulsar_console_file)"
 # setsid: the broker outlives this script and ignores Ctrl-C in its terminal.
 (
   cd "$pulsar_run_dir"
+  exec 9>&-  # the start lock stays with this script, not with the broker
   exec setsid "$java_bin" "${java_opts[@]}" -cp "$lib_dir/*" "$pulsar_main_class" \
     --config "$pulsar_effective_conf" \
     --no-functions-worker --no-stream-storage \
@@ -138,7 +145,8 @@ log "  logs: $pulsar_log_file (console: $pulsar_console_file)"
     --metadata-dir "$pulsar_data_dir/metadata" \
     </dev/null >>"$pulsar_console_file" 2>&1
 ) &
-echo $! >"$pulsar_pid_file"
+broker_pid=$!
+echo "$broker_pid" >"$pulsar_pid_file"
 
 if ! wait_until_ready; then
   bash "$script_dir/stop.sh" >/dev/null 2>&1 || true

@@ -8,13 +8,12 @@ source "$script_dir/../lib/common.sh"
 # shellcheck source=env.sh
 source "$script_dir/env.sh"
 
-if ! pulsar_running; then
+if ! pid="$(pulsar_pid)"; then
   rm -f "$pulsar_pid_file"
   log "Pulsar is not running"
   exit 0
 fi
 
-pid="$(pulsar_pid)"
 log "stopping Pulsar (pid $pid)"
 kill -TERM "$pid" 2>/dev/null || true
 deadline=$(( SECONDS + PULSAR_STOP_TIMEOUT ))
