@@ -12,8 +12,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Keyscope } from '../src/index.js';
-import { WebSocketClient } from '../src/websocket/index.js';
+import { Keyscope, WebSocketClient } from '../src/index.js';
 import { endpoints, missingServices, type Endpoints } from './demo/endpoints.js';
 import { pollUntil } from './demo/queries.js';
 import { printReport } from './demo/report.js';

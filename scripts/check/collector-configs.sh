@@ -3,6 +3,7 @@
 # with the collector built from collector/builder-config.yaml, and
 # collector/jaeger.yaml with the pinned Jaeger v2: unknown components, bad
 # fields and broken pipelines fail here. Builds the binaries first if needed.
+# needs: stack (run after scripts/stack/up.sh has built or installed the binaries)
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"

@@ -67,8 +67,12 @@ export async function searchTraces(jaegerUrl: string, search: TraceSearch): Prom
   return body.data ?? [];
 }
 
+/** The trace with this id, or undefined when Jaeger does not have it (404). */
 export async function getTrace(jaegerUrl: string, traceId: string): Promise<JaegerTrace | undefined> {
-  const body = await getJson<{ data: JaegerTrace[] | null }>(`${jaegerUrl}/api/traces/${traceId}`, 'Jaeger');
+  const url = `${jaegerUrl}/api/traces/${traceId}`;
+  const status = (await fetch(url, { method: 'GET', signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.status;
+  if (status === 404) return undefined;
+  const body = await getJson<{ data: JaegerTrace[] | null }>(url, 'Jaeger');
   return body.data?.[0];
 }
 
