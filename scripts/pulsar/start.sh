@@ -134,11 +134,14 @@ log "starting Apache Pulsar $PULSAR_VERSION (web port $PULSAR_WEB_PORT, broker p
 log "  data: $pulsar_data_dir"
 log "  logs: $pulsar_log_file (console: $pulsar_console_file)"
 : >"$pulsar_console_file"
-# setsid: the broker outlives this script and ignores Ctrl-C in its terminal.
+# setsid (where it exists): the broker outlives this script and ignores
+# Ctrl-C in its terminal.
+launcher=()
+command -v setsid >/dev/null 2>&1 && launcher=(setsid)
 (
   cd "$pulsar_run_dir"
   exec 9>&-  # the start lock stays with this script, not with the broker
-  exec setsid "$java_bin" "${java_opts[@]}" -cp "$lib_dir/*" "$pulsar_main_class" \
+  exec ${launcher[@]+"${launcher[@]}"} "$java_bin" "${java_opts[@]}" -cp "$lib_dir/*" "$pulsar_main_class" \
     --config "$pulsar_effective_conf" \
     --no-functions-worker --no-stream-storage \
     --bookkeeper-dir "$pulsar_data_dir/bookkeeper" \
