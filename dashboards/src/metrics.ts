@@ -72,6 +72,7 @@ export const spanMetricLabels = {
   spanName: 'span_name',
   spanKind: 'span_kind',
   statusCode: 'status_code',
+  errorType: 'error_type',
   topic: 'messaging_destination_name',
   subscription: 'messaging_destination_subscription_name',
 } as const;

@@ -25,10 +25,15 @@ const bySpan = `${l.service}, ${l.spanName}`;
 const spanLegend = `{{${l.service}}} {{${l.spanName}}}`;
 const errorStatus = 'STATUS_CODE_ERROR';
 
-const callRate = (extraSelector = '') =>
-  `sum by (${bySpan}) (rate(${s.calls}{${selector}${extraSelector}}[$__rate_interval]))`;
-// Spans without errors have no error series at all; `or 0 * calls` draws them as 0.
-const errorRate = `(${callRate(`, ${l.statusCode}="${errorStatus}"`)} or 0 * ${callRate()})`;
+const callRate = () => `sum by (${bySpan}) (rate(${s.calls}{${selector}}[$__rate_interval]))`;
+// A failed span has status ERROR or, per the semantic conventions, an
+// error.type attribute (a span-metrics dimension); `or` keeps a series that
+// has both once. Spans without errors have no error series at all, and
+// `or 0 * calls` draws them as 0.
+const failedCalls = (extraSelector: string) => `rate(${s.calls}{${selector}, ${extraSelector}}[$__rate_interval])`;
+const errorRate =
+  `(sum by (${bySpan}) (${failedCalls(`${l.statusCode}="${errorStatus}"`)} or ${failedCalls(`${l.errorType}!=""`)})` +
+  ` or 0 * ${callRate()})`;
 
 export function buildTracesRedDashboard(): ExportedDashboard {
   const builder = newDashboard({
@@ -79,7 +84,7 @@ export function buildTracesRedDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Error rate',
-        description: 'Spans per second that ended with status ERROR; 0 while there are none.',
+        description: 'Spans per second that failed (status ERROR or an error.type attribute); 0 while there are none.',
         unit: 'ops',
         queries: [{ expr: errorRate, legend: spanLegend }],
       }),
@@ -87,7 +92,7 @@ export function buildTracesRedDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Error ratio',
-        description: 'Share of spans that ended with status ERROR.',
+        description: 'Share of spans that failed (status ERROR or an error.type attribute).',
         unit: 'percentunit',
         queries: [{ expr: `${errorRate} / ${callRate()}`, legend: spanLegend }],
       }),

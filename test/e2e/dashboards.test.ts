@@ -314,8 +314,9 @@ async function cleanRun(): Promise<void> {
 /**
  * Shared run: messages of one key go to both consumers and are handled
  * concurrently; the second consumer starts reading late, so it hands out
- * older messages after newer ones were seen; 40% of first deliveries are
- * nacked. A few messages are delayed by ten minutes.
+ * older messages after newer ones were seen; the handler fails on 40% of
+ * first deliveries, which are nacked. A few messages are delayed by ten
+ * minutes.
  */
 async function sharedRun(): Promise<void> {
   const consumers = [
@@ -329,16 +330,20 @@ async function sharedRun(): Promise<void> {
         await consumeLoop(consumer, (message) => {
           // Not awaited: messages of one key overlap inside this consumer too.
           void work.keyscope
-            .process(message, () => sleep(10 + Math.random() * 40))
-            .then(async () => {
-              if (message.getRedeliveryCount() === 0 && Math.random() < 0.4) {
-                consumer.negativeAcknowledge(message);
-                count('shared nacked');
-              } else {
+            .process(message, async () => {
+              await sleep(10 + Math.random() * 40);
+              if (message.getRedeliveryCount() === 0 && Math.random() < 0.4) throw new Error('downstream unavailable');
+            })
+            .then(
+              async () => {
                 await consumer.acknowledge(message);
                 count('shared acked');
-              }
-            });
+              },
+              () => {
+                consumer.negativeAcknowledge(message);
+                count('shared nacked');
+              },
+            );
         });
       })(),
     );
@@ -535,6 +540,13 @@ describe('dashboards and alert rules on real data', () => {
     expect(violationKinds.result.map((series) => series.metric.kind).sort()).toEqual(
       expect.arrayContaining(['concurrent', 'redelivery_reorder', 'reorder']),
     );
+
+    // The error panels show real failures, not only the zero line they
+    // draw for spans without errors.
+    const failedSpans = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
+      query: `sum by (span_name) (traces_span_metrics_calls_total{service_name="${SERVICE_NAME}", status_code="STATUS_CODE_ERROR"} or traces_span_metrics_calls_total{service_name="${SERVICE_NAME}", error_type!=""})`,
+    });
+    expect(failedSpans.result.map((series) => series.metric.span_name)).toEqual([`process ${topics.shared}`]);
 
     // ... and the clean run stays silent. (The broker-side backlog rules
     // may go pending for a moment on any busy topic; their `for:` of 5 and
