@@ -32,47 +32,6 @@ command -v mvn >/dev/null 2>&1 \
 
 mkdir -p "$pulsar_home" "$maven_repo"
 
-# Known gaps: a module of a release that the Maven repository in use does
-# not serve (the partial Maven Central mirror of some build machines lacks
-# pulsar-opentelemetry 4.0.8). Each entry names the module and a neighbouring
-# release to use in its place, only when the pinned one cannot be fetched.
-# The stand-in must be binary compatible with what the other modules use;
-# checked for the entry below: every class, field and method of
-# org.apache.pulsar.opentelemetry referenced by the 4.0.8 jars exists in
-# 4.0.7, and that module references no other Pulsar module.
-known_gaps=()
-case "$PULSAR_VERSION" in
-  4.0.8) known_gaps=("pulsar-opentelemetry=4.0.7") ;;
-esac
-
-substitutes=()  # artifact=version actually used in place of $PULSAR_VERSION
-for gap in ${known_gaps[@]+"${known_gaps[@]}"}; do
-  artifact="${gap%%=*}"
-  if ! mvn -B -q -Dmaven.repo.local="$maven_repo" \
-      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get \
-      -Dartifact="org.apache.pulsar:$artifact:$PULSAR_VERSION:pom" -Dtransitive=false \
-      >/dev/null 2>&1; then
-    progress "  note: org.apache.pulsar:$artifact:$PULSAR_VERSION is not served by the Maven repository; using ${gap#*=}"
-    substitutes+=("$gap")
-  fi
-done
-substitute_for() {  # substitute_for ARTIFACT -> prints the stand-in version, if any
-  local entry
-  for entry in ${substitutes[@]+"${substitutes[@]}"}; do
-    [[ "${entry%%=*}" == "$1" ]] && { printf '%s\n' "${entry#*=}"; return 0; }
-  done
-  return 1
-}
-substitute_management=""
-for entry in ${substitutes[@]+"${substitutes[@]}"}; do
-  substitute_management+="
-      <dependency>
-        <groupId>org.apache.pulsar</groupId>
-        <artifactId>${entry%%=*}</artifactId>
-        <version>${entry#*=}</version>
-      </dependency>"
-done
-
 # Two imports pin versions: pulsar-bom makes every org.apache.pulsar artifact
 # the same version, and the Pulsar parent pom brings the third-party versions
 # the Pulsar release was built and tested with (Netty, BookKeeper, Jetty...),
@@ -90,7 +49,7 @@ cat >"$pulsar_home/pom.xml" <<EOF
   <packaging>pom</packaging>
 
   <dependencyManagement>
-    <dependencies>$substitute_management
+    <dependencies>
       <dependency>
         <groupId>org.apache.pulsar</groupId>
         <artifactId>pulsar-bom</artifactId>
@@ -179,9 +138,6 @@ for jar in "$staging"/org.apache.pulsar.*.jar; do
   name="$(basename "$jar" .jar)"
   name="${name#org.apache.pulsar.}"
   [[ "$name" == *"-$PULSAR_VERSION" || "$name" == *"-$PULSAR_VERSION-"* ]] && continue  # with a classifier
-  artifact="${name%-*}"
-  stand_in="$(substitute_for "$artifact" || true)"
-  [[ -n "$stand_in" && "$name" == "$artifact-$stand_in" ]] && continue
   mismatched+=("$name")
 done
 if (( ${#mismatched[@]} > 0 )); then
