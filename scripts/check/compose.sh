@@ -9,8 +9,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 compose_file="$KEYSCOPE_ROOT/docker-compose.yml"
-command -v docker-compose >/dev/null ||
-  die "docker-compose is missing: apt-get install -y docker-compose (only its parser is used; no engine needed)"
+# shellcheck source=../build/apt.sh
+source "$KEYSCOPE_ROOT/scripts/build/apt.sh"
+# Only its parser is used; no container engine is needed.
+ensure_debian_package docker-compose docker-compose
 
 echo "== docker-compose config ($(docker-compose version --short))"
 # Unset the version variables (common.sh exports them from versions.env) so

@@ -16,6 +16,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # shellcheck source=lib.sh
 source "$KEYSCOPE_ROOT/scripts/stack/lib.sh"
+# shellcheck source=../build/apt.sh
+source "$KEYSCOPE_ROOT/scripts/build/apt.sh"
 
 with_pulsar=true
 build_only=false
@@ -33,21 +35,11 @@ command -v curl >/dev/null || die "curl is needed to probe the services: apt-get
 # --- prerequisites -----------------------------------------------------------
 step_started=$SECONDS
 if [[ ! -x "$PROMETHEUS_BIN" ]]; then
-  command -v apt-get >/dev/null ||
-    die "Prometheus is not installed and apt-get is not available: install Prometheus >= 2.42 and put it on PATH (or set PROMETHEUS_BIN)"
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || die "Prometheus is not installed: run 'apt-get install -y prometheus' as root"
-    sudo_cmd=(sudo)
-  fi
-  log "prometheus: installing Debian's prometheus package (apt-get)"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq prometheus >"$KEYSCOPE_LOG_DIR/apt-prometheus.log" 2>&1 ||
-    die "apt-get install prometheus failed (log: $KEYSCOPE_LOG_DIR/apt-prometheus.log)"
+  ensure_debian_package prometheus prometheus
   PROMETHEUS_BIN="$(command -v prometheus)"
-  log "prometheus: installed in $(( SECONDS - step_started ))s"
   # With systemd, the package also starts its own service on :9090. We never
-  # use it; we run our own Prometheus process with our config.
+  # use it; we run our own Prometheus process with our config, and say so
+  # when the two would collide.
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] &&
      systemctl is-active --quiet prometheus 2>/dev/null; then
     log "prometheus: note: the package started the system service 'prometheus' on :9090;"
