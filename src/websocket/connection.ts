@@ -8,7 +8,11 @@
  * - Once open, a lost connection is reopened with exponential backoff and
  *   jitter, bounded by `maxBackoffMs`, until close() is called.
  * - A ping every `keepAliveIntervalMs` detects half-open TCP connections.
- * - Every timer is unref'd and cleared by close().
+ * - Timers are cleared by close(). The reconnect timer alone is not unref'd:
+ *   it stands in for the socket, which keeps the process alive while a
+ *   producer or consumer is open (as pulsar-client does). Were it unref'd, a
+ *   process could exit in the middle of a broker restart with sends pending.
+ *   The keep-alive timer is unref'd.
  */
 import WebSocket from 'ws';
 import { ClosedError, ConnectionError, connectionErrorForStatus, redactUrl } from './errors.js';
@@ -188,7 +192,6 @@ export class Connection {
       this.reconnectTimer = undefined;
       void this.reconnect();
     }, delay);
-    this.reconnectTimer.unref();
   }
 
   private async reconnect(): Promise<void> {
@@ -293,8 +296,8 @@ export class Connection {
         resolve();
       };
       this.wakeSleeper = wake;
+      // Not unref'd: a caller awaits this open.
       this.reconnectTimer = setTimeout(wake, ms);
-      this.reconnectTimer.unref();
     });
   }
 }
