@@ -5,7 +5,7 @@
 import { trace, type TracerProvider, type Tracer } from '@opentelemetry/api';
 import { KeyscopeConfigError } from './errors.js';
 import { instrumentClient } from './pulsar/client.js';
-import { instrumentConsumer, type InstrumentConsumerOptions, type DeliveryTelemetry } from './pulsar/consumer.js';
+import { ConsumerDelivery, instrumentConsumer, runWindow, type InstrumentConsumerOptions } from './pulsar/consumer.js';
 import { Pipeline, logInternal, type ConsumerHook, type ProducerHook } from './pulsar/pipeline.js';
 import { instrumentProducer, type InstrumentProducerOptions } from './pulsar/producer.js';
 import type { ClientLike, ConsumerLike, MessageLike, ProducerLike } from './pulsar/types.js';
@@ -107,9 +107,7 @@ export class Keyscope {
     } catch (error) {
       logInternal(error);
     }
-    const telemetry = delivery?.attachment as DeliveryTelemetry | undefined;
-    if (telemetry === undefined) return fn();
-    return telemetry.owner.runWindow(message, fn);
+    return delivery instanceof ConsumerDelivery ? runWindow(this.pipeline, delivery, fn) : fn();
   }
 
   /** The hashed form of a key as it appears on spans and labels under keyPolicy 'hashed' (to search traces by key). */

@@ -5,14 +5,14 @@
  * original consumer with the original arguments, and its result or error is
  * returned as is.
  */
-import { context, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import type { StreamInstruments } from '../telemetry/metrics.js';
 import { Destination, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
-import type { Delivery, Stream } from '../tracking/tracker.js';
+import { Delivery, type Stream } from '../tracking/tracker.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
@@ -26,26 +26,34 @@ export interface InstrumentConsumerOptions {
   topic?: string;
 }
 
-/** Telemetry state of one delivery, attached to the tracker's record. */
-export class DeliveryTelemetry {
+/** A delivery with its telemetry: one object per received message. */
+export class ConsumerDelivery extends Delivery {
   windowOpen = false;
   settled = false;
   spanEnded = false;
   messageId: string | undefined = undefined;
+  span!: Span;
+  /** The context the process span was started in (extracted from the message). */
+  parentContext: Context = ROOT_CONTEXT;
+  /** This consumer's in-flight deliveries, in receive order. */
+  previousOfConsumer: ConsumerDelivery | undefined = undefined;
+  nextOfConsumer: ConsumerDelivery | undefined = undefined;
 
   constructor(
-    readonly span: Span,
-    readonly instruments: StreamInstruments,
+    stream: Stream,
+    key: string | undefined,
+    receivedAt: number,
     readonly owner: ConsumerInstrumentation,
     readonly message: MessageLike,
+    readonly instruments: StreamInstruments,
     readonly topicName: string,
     readonly publishTimestamp: number,
-  ) {}
+  ) {
+    super(stream, key, receivedAt);
+  }
 }
 
-type TelemetryDelivery = Delivery<DeliveryTelemetry>;
-
-/** Per (topic) cache of a consumer's stream, destination and instruments. */
+/** Per topic (as the message reports it) cache of a consumer's stream, destination and instruments. */
 interface TopicRoute {
   stream: Stream;
   destination: Destination;
@@ -56,10 +64,11 @@ export class ConsumerInstrumentation {
   readonly consumerId = newInstanceId();
   private readonly stamps = new IncomingStamps();
   private readonly routes = new Map<string, TopicRoute>();
-  /** This consumer's deliveries in flight, in receive order. */
-  private readonly inflight = new Map<MessageLike, TelemetryDelivery>();
+  /** This consumer's deliveries in flight, in receive order (linked through the deliveries). */
+  private oldest: ConsumerDelivery | undefined = undefined;
+  private newest: ConsumerDelivery | undefined = undefined;
   /** Built on first use of an id-based ack; from then on kept current. */
-  private byMessageId: Map<string, TelemetryDelivery> | undefined = undefined;
+  private byMessageId: Map<string, ConsumerDelivery> | undefined = undefined;
   private wrapped: ConsumerLike | undefined = undefined;
 
   constructor(
@@ -71,8 +80,12 @@ export class ConsumerInstrumentation {
   wrap<C extends ConsumerLike>(consumer: C): C {
     if (this.wrapped !== undefined) return this.wrapped as C;
     const raw: ConsumerLike = consumer;
+    const deliverOne = (message: MessageLike): MessageLike => {
+      this.deliverSafely(message);
+      return message;
+    };
     const wrapped = overlay(consumer, {
-      receive: (...args: [number?]) => raw.receive(...args).then((message) => this.deliverSafely(message)),
+      receive: (...args: [number?]) => raw.receive(...args).then(deliverOne),
       batchReceive: () => {
         const batch = raw.batchReceive?.();
         if (batch === undefined) throw new TypeError('batchReceive is not supported by this consumer');
@@ -101,13 +114,13 @@ export class ConsumerInstrumentation {
       },
       acknowledgeCumulative: (message: MessageLike) => {
         const result = raw.acknowledgeCumulative(message);
-        this.settleCumulative(this.inflight.get(message));
+        this.settleCumulative(() => this.ownDelivery(message));
         return result;
       },
       acknowledgeCumulativeId: (messageId: MessageIdLike) => {
         const result = raw.acknowledgeCumulativeId?.(messageId);
         if (result === undefined) throw new TypeError('acknowledgeCumulativeId is not supported by this consumer');
-        this.settleCumulative(this.findById(messageId));
+        this.settleCumulative(() => this.findById(messageId));
         return result;
       },
       close: (...args: unknown[]) => {
@@ -127,88 +140,32 @@ export class ConsumerInstrumentation {
   wrapListener(listener: (message: MessageLike, consumer: ConsumerLike) => unknown): (message: MessageLike, consumer: ConsumerLike) => unknown {
     return (message, consumer) => {
       const wrappedConsumer = this.wrap(consumer);
-      this.deliverSafely(message);
-      return this.runWindow(message, () => listener(message, wrappedConsumer));
+      const delivery = this.deliverSafely(message);
+      const run = () => listener(message, wrappedConsumer);
+      return delivery === undefined ? run() : runWindow(this.pipeline, delivery, run);
     };
   }
 
-  /**
-   * Runs `fn` inside the message's `process` span and processing window.
-   * The window ends when `fn` returns or, for a promise, when it settles.
-   */
-  runWindow<T>(message: MessageLike, fn: () => T): T {
-    const delivery = this.pipeline.active ? this.pipeline.deliveries.get(message) as TelemetryDelivery | undefined : undefined;
-    if (delivery === undefined || delivery.attachment === undefined) return fn();
-    const opened = this.openWindow(delivery);
-    const telemetry = delivery.attachment;
-    let result: T;
+  /** Registers a delivery; never throws. Undefined when not instrumented (closed, or it failed). */
+  deliverSafely(message: MessageLike): ConsumerDelivery | undefined {
+    if (!this.pipeline.active) return undefined;
     try {
-      result = context.with(trace.setSpan(context.active(), telemetry.span), fn);
-    } catch (error) {
-      if (opened) this.closeWindow(delivery, error);
-      throw error;
-    }
-    if (opened) {
-      if (isThenable(result)) {
-        result.then(
-          () => this.closeWindow(delivery, undefined),
-          (error: unknown) => this.closeWindow(delivery, error),
-        );
-      } else {
-        this.closeWindow(delivery, undefined);
-      }
-    }
-    return result;
-  }
-
-  private openWindow(delivery: TelemetryDelivery): boolean {
-    try {
-      const telemetry = delivery.attachment as DeliveryTelemetry;
-      if (telemetry.windowOpen) return false;
-      telemetry.windowOpen = true;
-      if (this.pipeline.tracker.beginWindow(delivery)) {
-        telemetry.instruments.violations.concurrent.inc();
-        telemetry.span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, 'concurrent');
-      }
-      return true;
+      return this.deliver(message);
     } catch (error) {
       logInternal(error);
-      return false;
+      return undefined;
     }
   }
 
-  private closeWindow(delivery: TelemetryDelivery, error: unknown): void {
-    try {
-      const telemetry = delivery.attachment as DeliveryTelemetry;
-      telemetry.windowOpen = false;
-      this.pipeline.tracker.endWindow(delivery);
-      if (error !== undefined && telemetry.span.isRecording()) {
-        telemetry.span.setAttribute(semconv.ATTR_ERROR_TYPE, error instanceof Error ? error.name || 'Error' : typeof error);
-      }
-      if (telemetry.settled) endSpan(telemetry);
-    } catch (internal) {
-      logInternal(internal);
-    }
-  }
-
-  /** Registers a delivery; never throws, always returns the message unchanged. */
-  deliverSafely(message: MessageLike): MessageLike {
-    if (!this.pipeline.active) return message;
-    try {
-      this.deliver(message);
-    } catch (error) {
-      logInternal(error);
-    }
-    return message;
-  }
-
-  private deliver(message: MessageLike): void {
+  private deliver(message: MessageLike): ConsumerDelivery {
     const pipeline = this.pipeline;
-    if (this.inflight.has(message)) return;
+    const known = this.ownDelivery(message);
+    if (known !== undefined) return known;
     const now = pipeline.clock();
     // Everything read from the message is read before the tracker is told,
     // so a throwing accessor cannot leave a half-registered delivery behind.
-    const route = this.route(message);
+    const topicName = topicNameOf(message);
+    const route = this.route(topicName);
     const stamps = this.stamps.read(message.getProperties());
     const key = messageKey(message);
     const redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
@@ -217,26 +174,32 @@ export class ConsumerInstrumentation {
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
     if (redeliveryCount > 0) this.releaseEarlierDeliveryOf(message);
 
-    const span = pipeline.spans.startProcess(route.destination, stamps.context);
-    const delivery = pipeline.tracker.deliver<DeliveryTelemetry>(route.stream, key, stamps.producer, stamps.seq, redeliveryCount, now);
-    const telemetry = new DeliveryTelemetry(span, route.instruments, this, message, topicNameOf(message), publishTimestamp);
-    delivery.attachment = telemetry;
-    this.inflight.set(message, delivery);
-    pipeline.deliveries.set(message, delivery as Delivery);
+    const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route.instruments, topicName, publishTimestamp);
+    pipeline.spans.startProcess(route.destination, stamps.context, delivery);
+    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
+    const tail = this.newest;
+    if (tail === undefined) this.oldest = delivery;
+    else {
+      tail.nextOfConsumer = delivery;
+      delivery.previousOfConsumer = tail;
+    }
+    this.newest = delivery;
+    pipeline.deliveries.set(message, delivery);
 
     const instruments = route.instruments;
     instruments.received.inc();
     if (redeliveryCount > 0) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
     if (this.byMessageId !== undefined) {
-      telemetry.messageId = String(message.getMessageId());
-      this.byMessageId.set(telemetry.messageId, delivery);
+      delivery.messageId = String(message.getMessageId());
+      this.byMessageId.set(delivery.messageId, delivery);
     }
+    const span = delivery.span;
     if (span.isRecording()) {
       const partition = route.destination.topic.partitionId;
       if (partition !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID, partition);
       pipeline.spans.setKey(span, key);
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, telemetry.messageId ?? String(message.getMessageId()));
+      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, delivery.messageId ?? String(message.getMessageId()));
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.producer !== undefined) {
@@ -246,34 +209,38 @@ export class ConsumerInstrumentation {
       if (delivery.violation !== undefined) span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, delivery.violation);
     }
     runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
+    return delivery;
   }
 
-  private route(message: MessageLike): TopicRoute {
-    const topicName = topicNameOf(message) || this.options.topic || 'unknown';
-    let route = this.routes.get(topicName);
+  private route(topicName: string): TopicRoute {
+    const name = topicName || this.options.topic || 'unknown';
+    let route = this.routes.get(name);
     if (route === undefined) {
-      const parsed = parseTopicName(topicName);
+      const parsed = parseTopicName(name);
       const subscription = this.options.subscription;
       route = {
         stream: this.pipeline.tracker.stream(parsed.base, subscription),
         destination: new Destination(parsed, subscription, this.options.subscriptionType),
         instruments: this.pipeline.metrics.stream(parsed.base, subscription),
       };
-      this.routes.set(topicName, route);
+      this.routes.set(name, route);
     }
     return route;
   }
 
   private settleMessage(message: MessageLike, kind: SettleKind): void {
+    if (!this.pipeline.active) return;
     try {
-      const delivery = this.inflight.get(message) ?? (this.pipeline.deliveries.get(message) as TelemetryDelivery | undefined);
-      if (delivery !== undefined) delivery.attachment?.owner.settle(delivery, kind);
+      // A message may be acked through another wrapper than the one that received it.
+      const delivery = this.pipeline.deliveries.get(message);
+      if (delivery instanceof ConsumerDelivery) delivery.owner.settle(delivery, kind);
     } catch (error) {
       logInternal(error);
     }
   }
 
   private settleId(messageId: MessageIdLike, kind: SettleKind): void {
+    if (!this.pipeline.active) return;
     try {
       const delivery = this.findById(messageId);
       if (delivery !== undefined) this.settle(delivery, kind);
@@ -283,12 +250,13 @@ export class ConsumerInstrumentation {
   }
 
   /** Cumulative ack: this delivery and every earlier one of this consumer on the same topic partition. */
-  private settleCumulative(last: TelemetryDelivery | undefined): void {
+  private settleCumulative(find: () => ConsumerDelivery | undefined): void {
+    if (!this.pipeline.active) return;
     try {
-      if (last === undefined || last.attachment === undefined) return;
-      const topicName = last.attachment.topicName;
-      for (const delivery of [...this.inflight.values()]) {
-        if (delivery.attachment?.topicName === topicName) this.settle(delivery, 'ack_cumulative');
+      const last = find();
+      if (last === undefined) return;
+      for (const delivery of this.inflightList()) {
+        if (delivery.topicName === last.topicName) this.settle(delivery, 'ack_cumulative');
         if (delivery === last) break;
       }
     } catch (error) {
@@ -296,14 +264,12 @@ export class ConsumerInstrumentation {
     }
   }
 
-  private findById(messageId: MessageIdLike): TelemetryDelivery | undefined {
+  private findById(messageId: MessageIdLike): ConsumerDelivery | undefined {
     if (this.byMessageId === undefined) {
       this.byMessageId = new Map();
-      for (const delivery of this.inflight.values()) {
-        const telemetry = delivery.attachment;
-        if (telemetry === undefined) continue;
-        telemetry.messageId = String(telemetry.message.getMessageId());
-        this.byMessageId.set(telemetry.messageId, delivery);
+      for (const delivery of this.inflightList()) {
+        delivery.messageId = String(delivery.message.getMessageId());
+        this.byMessageId.set(delivery.messageId, delivery);
       }
     }
     return this.byMessageId.get(String(messageId));
@@ -316,56 +282,66 @@ export class ConsumerInstrumentation {
    */
   private releaseEarlierDeliveryOf(message: MessageLike): void {
     const id = String(message.getMessageId());
-    for (const delivery of this.inflight.values()) {
-      const telemetry = delivery.attachment;
-      if (telemetry === undefined) continue;
-      telemetry.messageId ??= String(telemetry.message.getMessageId());
-      if (telemetry.messageId === id) {
+    for (const delivery of this.inflightList()) {
+      delivery.messageId ??= String(delivery.message.getMessageId());
+      if (delivery.messageId === id) {
         this.release(delivery);
+        endSpan(delivery);
         return;
       }
     }
   }
 
-  settle(delivery: TelemetryDelivery, kind: SettleKind): void {
-    const telemetry = delivery.attachment;
-    if (telemetry === undefined || telemetry.settled) return;
+  settle(delivery: ConsumerDelivery, kind: SettleKind): void {
+    if (delivery.settled) return;
     const pipeline = this.pipeline;
     const now = pipeline.clock();
     this.release(delivery);
-    const instruments = telemetry.instruments;
-    const traceId = sampledTraceId(telemetry.span);
+    const instruments = delivery.instruments;
+    const traceId = pipeline.metrics.exemplars ? sampledTraceId(delivery.span) : undefined;
     if (kind === 'nack') instruments.nacked.inc();
     else instruments.acked.inc();
     pipeline.metrics.observeProcessing(instruments, Math.max(0, now - delivery.receivedAt) / 1000, traceId);
-    if (kind !== 'nack' && telemetry.publishTimestamp > 0) {
-      pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - telemetry.publishTimestamp) / 1000, traceId);
+    if (kind !== 'nack' && delivery.publishTimestamp > 0) {
+      pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - delivery.publishTimestamp) / 1000, traceId);
     }
-    pipeline.spans.settle(telemetry.span, kind);
-    if (!telemetry.windowOpen) endSpan(telemetry);
+    pipeline.spans.settle(delivery.span, kind);
+    if (!delivery.windowOpen) endSpan(delivery);
+  }
+
+  /** A snapshot of this consumer's in-flight deliveries, oldest first (for the rare paths that walk them). */
+  private inflightList(): ConsumerDelivery[] {
+    const list: ConsumerDelivery[] = [];
+    for (let d = this.oldest; d !== undefined; d = d.nextOfConsumer) list.push(d);
+    return list;
+  }
+
+  private ownDelivery(message: MessageLike): ConsumerDelivery | undefined {
+    const delivery = this.pipeline.deliveries.get(message);
+    return delivery instanceof ConsumerDelivery && delivery.owner === this ? delivery : undefined;
   }
 
   /** Takes a delivery out of flight without counting an ack (settle, supersede, close). */
-  private release(delivery: TelemetryDelivery): void {
-    const telemetry = delivery.attachment;
-    if (telemetry === undefined) return;
-    telemetry.settled = true;
-    this.pipeline.tracker.settle(delivery as Delivery);
-    this.inflight.delete(telemetry.message);
-    this.pipeline.deliveries.delete(telemetry.message);
-    if (this.byMessageId !== undefined && telemetry.messageId !== undefined) this.byMessageId.delete(telemetry.messageId);
+  private release(delivery: ConsumerDelivery): void {
+    delivery.settled = true;
+    this.pipeline.tracker.settle(delivery);
+    const { previousOfConsumer, nextOfConsumer } = delivery;
+    if (previousOfConsumer === undefined) this.oldest = nextOfConsumer;
+    else previousOfConsumer.nextOfConsumer = nextOfConsumer;
+    if (nextOfConsumer === undefined) this.newest = previousOfConsumer;
+    else nextOfConsumer.previousOfConsumer = previousOfConsumer;
+    delivery.previousOfConsumer = delivery.nextOfConsumer = undefined;
+    this.pipeline.deliveries.delete(delivery.message);
+    if (this.byMessageId !== undefined && delivery.messageId !== undefined) this.byMessageId.delete(delivery.messageId);
   }
 
   /** On close/unsubscribe the broker redelivers what this consumer held; stop tracking it here. */
   releaseAll(): void {
     try {
-      for (const delivery of [...this.inflight.values()]) {
-        const telemetry = delivery.attachment;
+      for (const delivery of this.inflightList()) {
         this.release(delivery);
-        if (telemetry !== undefined) {
-          this.pipeline.spans.settle(telemetry.span, 'closed');
-          if (!telemetry.windowOpen) endSpan(telemetry);
-        }
+        this.pipeline.spans.settle(delivery.span, 'closed');
+        if (!delivery.windowOpen) endSpan(delivery);
       }
     } catch (error) {
       logInternal(error);
@@ -373,10 +349,71 @@ export class ConsumerInstrumentation {
   }
 }
 
-function endSpan(telemetry: DeliveryTelemetry): void {
-  if (telemetry.spanEnded) return;
-  telemetry.spanEnded = true;
-  telemetry.span.end();
+/**
+ * Runs `fn` inside the delivery's `process` span and processing window. The
+ * window ends when `fn` returns or, for a promise, when it settles; `fn`'s
+ * result (or error) is passed on untouched.
+ */
+export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn: () => T): T {
+  if (!pipeline.active) return fn();
+  const opened = openWindow(pipeline, delivery);
+  let result: T;
+  try {
+    const span = delivery.span;
+    // Nothing to make active when tracing is off and the message carried no context.
+    result =
+      delivery.parentContext === ROOT_CONTEXT && !isSpanContextValid(span.spanContext())
+        ? fn()
+        : context.with(trace.setSpan(delivery.parentContext, span), fn);
+  } catch (error) {
+    if (opened) closeWindow(pipeline, delivery, error);
+    throw error;
+  }
+  if (opened) {
+    if (isThenable(result)) {
+      result.then(
+        () => closeWindow(pipeline, delivery, undefined),
+        (error: unknown) => closeWindow(pipeline, delivery, error),
+      );
+    } else {
+      closeWindow(pipeline, delivery, undefined);
+    }
+  }
+  return result;
+}
+
+function openWindow(pipeline: Pipeline, delivery: ConsumerDelivery): boolean {
+  try {
+    if (delivery.windowOpen) return false;
+    delivery.windowOpen = true;
+    if (pipeline.tracker.beginWindow(delivery)) {
+      delivery.instruments.violations.concurrent.inc();
+      delivery.span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, 'concurrent');
+    }
+    return true;
+  } catch (error) {
+    logInternal(error);
+    return false;
+  }
+}
+
+function closeWindow(pipeline: Pipeline, delivery: ConsumerDelivery, error: unknown): void {
+  try {
+    delivery.windowOpen = false;
+    pipeline.tracker.endWindow(delivery);
+    if (error !== undefined && delivery.span.isRecording()) {
+      delivery.span.setAttribute(semconv.ATTR_ERROR_TYPE, error instanceof Error ? error.name || 'Error' : typeof error);
+    }
+    if (delivery.settled) endSpan(delivery);
+  } catch (internal) {
+    logInternal(internal);
+  }
+}
+
+function endSpan(delivery: ConsumerDelivery): void {
+  if (delivery.spanEnded) return;
+  delivery.spanEnded = true;
+  delivery.span.end();
 }
 
 /** A message's key: its ordering key if set, else its partition key; undefined when keyless. */

@@ -49,8 +49,12 @@ export class Pipeline {
   readonly consumerHook: ConsumerHook | undefined;
   /** False after close(): wrappers then pass every call straight through. */
   active = true;
-  /** Deliveries by message object, for `process()` and acks from any wrapper. */
-  readonly deliveries = new WeakMap<object, Delivery>();
+  /**
+   * Deliveries in flight by message object, for `process()` and acks through
+   * any wrapper. Entries leave when the delivery settles or its consumer
+   * closes, so this holds exactly what is in flight.
+   */
+  readonly deliveries = new Map<object, Delivery>();
 
   constructor(parts: PipelineParts) {
     this.tracker = parts.tracker;

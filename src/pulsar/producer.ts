@@ -3,7 +3,7 @@
  * global propagator, `keyscope-producer`, `keyscope-seq`), opens the `send`
  * span and counts sends. The caller's message object is never mutated.
  */
-import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
 import { propertySetter } from '../context/carrier.js';
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
@@ -18,7 +18,9 @@ export interface InstrumentProducerOptions {
   topic?: string;
 }
 
-interface SendInFlight {
+/** One send between the call and the broker's answer. */
+interface SendOperation {
+  outgoing: ProducerMessageLike;
   span: Span;
   startedAt: number;
 }
@@ -40,34 +42,33 @@ class ProducerInstrumentation {
   send(message: ProducerMessageLike): Promise<MessageIdLike> {
     const pipeline = this.pipeline;
     if (!pipeline.active) return this.producer.send(message);
-    let outgoing: ProducerMessageLike;
-    let inFlight: SendInFlight;
+    let operation: SendOperation;
     try {
-      ({ outgoing, inFlight } = this.prepare(message));
+      operation = this.prepare(message);
     } catch (error) {
       logInternal(error);
       return this.producer.send(message);
     }
     let sent: Promise<MessageIdLike>;
     try {
-      sent = this.producer.send(outgoing);
+      sent = this.producer.send(operation.outgoing);
     } catch (error) {
-      this.finish(inFlight, undefined, error);
+      this.finish(operation, undefined, error);
       throw error;
     }
     return sent.then(
       (messageId) => {
-        this.finish(inFlight, messageId, undefined);
+        this.finish(operation, messageId, undefined);
         return messageId;
       },
       (error: unknown) => {
-        this.finish(inFlight, undefined, error);
+        this.finish(operation, undefined, error);
         throw error;
       },
     );
   }
 
-  private prepare(message: ProducerMessageLike): { outgoing: ProducerMessageLike; inFlight: SendInFlight } {
+  private prepare(message: ProducerMessageLike): SendOperation {
     const pipeline = this.pipeline;
     const original: unknown = message.properties;
     const properties: PropertyMap = {};
@@ -84,13 +85,14 @@ class ProducerInstrumentation {
     const key = message.orderingKey || message.partitionKey || undefined;
     const active = context.active();
     const span = pipeline.spans.startSend(this.destination, active, key, this.stamp.producerId, seq);
-    propagation.inject(trace.setSpan(active, span), properties, propertySetter);
+    // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
+    propagation.inject(isSpanContextValid(span.spanContext()) ? trace.setSpan(active, span) : active, properties, propertySetter);
     const outgoing: ProducerMessageLike = { ...message, properties };
     runHook(pipeline.producerHook, span, { topic: this.topic, message: outgoing });
-    return { outgoing, inFlight: { span, startedAt: pipeline.clock() } };
+    return { outgoing, span, startedAt: pipeline.clock() };
   }
 
-  private finish(inFlight: SendInFlight, messageId: MessageIdLike | undefined, error: unknown): void {
+  private finish(inFlight: SendOperation, messageId: MessageIdLike | undefined, error: unknown): void {
     try {
       const instruments = this.instruments;
       instruments.sendDuration.observe(Math.max(0, this.pipeline.clock() - inFlight.startedAt) / 1000);

@@ -4,9 +4,11 @@
  * trace (covering the listener call when a listener is used), and malformed
  * context is counted.
  */
-import { context, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
-import { Destination } from '../telemetry/spans.js';
+import { Destination, type ProcessTarget } from '../telemetry/spans.js';
+
+const INVALID_SPAN = trace.wrapSpanContext({ traceId: '', spanId: '', traceFlags: 0 });
 import { parseTopicName } from '../telemetry/topicName.js';
 import { logInternal, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
@@ -30,7 +32,9 @@ class ReaderInstrumentation {
       }
       const stamps = this.stamps.read(message.getProperties());
       if (stamps.firstError !== undefined) this.pipeline.countContextErrors(destination.topic.base, stamps);
-      return this.pipeline.spans.startProcess(destination, stamps.context);
+      const started: ProcessTarget = { span: INVALID_SPAN, parentContext: ROOT_CONTEXT };
+      this.pipeline.spans.startProcess(destination, stamps.context, started);
+      return started;
     } catch (error) {
       logInternal(error);
       return undefined;
@@ -38,19 +42,19 @@ class ReaderInstrumentation {
   }
 
   read(message: MessageLike): MessageLike {
-    this.begin(message)?.end();
+    this.begin(message)?.span.end();
     return message;
   }
 
   wrapListener(listener: (message: MessageLike, reader: ReaderLike) => unknown) {
     return (message: MessageLike, reader: ReaderLike): unknown => {
-      const span = this.begin(message);
+      const started = this.begin(message);
       const wrappedReader = this.wrap(reader);
-      if (span === undefined) return listener(message, wrappedReader);
+      if (started === undefined) return listener(message, wrappedReader);
       try {
-        return context.with(trace.setSpan(context.active(), span), () => listener(message, wrappedReader));
+        return context.with(trace.setSpan(started.parentContext, started.span), () => listener(message, wrappedReader));
       } finally {
-        span.end();
+        started.span.end();
       }
     };
   }

@@ -1,19 +1,22 @@
 /**
  * The prom-client metrics of PRODUCT.md section 5, on the user's registry.
  *
- * Hot-path discipline: label-bound children are created once per topic or
- * (topic, subscription) and cached, so a message costs a few increments and
- * no label objects. Gauges are written by the periodic sweep, as deltas for
- * additive gauges so that several Keyscope instances sharing a registry add
- * up instead of overwriting each other.
+ * Hot-path discipline: per topic or (topic, subscription) the instruments are
+ * resolved once and cached; a message then costs plain additions (counters
+ * are handed to prom-client when the registry collects, histograms are
+ * KeyscopeHistogram series). Gauges are written by the periodic sweep, as
+ * deltas for additive gauges so that several Keyscope instances sharing a
+ * registry add up instead of overwriting each other.
  */
-import { Counter, Gauge, Histogram, Registry, register as globalRegistry, type RegistryContentType } from 'prom-client';
+import { Counter, Gauge, Registry, register as globalRegistry, type RegistryContentType } from 'prom-client';
 
 /** Any prom-client registry, Prometheus or OpenMetrics flavoured. */
 export type AnyRegistry = Registry<RegistryContentType>;
 import type { ContextErrorReason } from '../context/incoming.js';
 import type { SweepResult, ViolationKind } from '../tracking/tracker.js';
 import { KeyscopeConfigError } from '../errors.js';
+import { HistogramSeries, KeyscopeHistogram } from './histogram.js';
+import { PendingCount, flushPending } from './pendingCounter.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const SEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -24,20 +27,20 @@ type TopicLabel = 'topic';
 type StreamLabel = 'topic' | 'subscription';
 
 export interface TopicInstruments {
-  readonly sent: Counter.Internal;
-  readonly sendErrors: Counter.Internal;
-  readonly sendDuration: Histogram.Internal<TopicLabel>;
+  readonly sent: PendingCount;
+  readonly sendErrors: PendingCount;
+  readonly sendDuration: HistogramSeries;
 }
 
 export interface StreamInstruments {
   readonly labels: { topic: string; subscription: string };
-  readonly received: Counter.Internal;
-  readonly acked: Counter.Internal;
-  readonly nacked: Counter.Internal;
-  readonly redeliveries: Counter.Internal;
-  readonly violations: Readonly<Record<ViolationKind, Counter.Internal>>;
-  readonly processing: Histogram.Internal<StreamLabel>;
-  readonly endToEnd: Histogram.Internal<StreamLabel>;
+  readonly received: PendingCount;
+  readonly acked: PendingCount;
+  readonly nacked: PendingCount;
+  readonly redeliveries: PendingCount;
+  readonly violations: Readonly<Record<ViolationKind, PendingCount>>;
+  readonly processing: HistogramSeries;
+  readonly endToEnd: HistogramSeries;
 }
 
 /** Additive gauge values this instance last reported for one stream. */
@@ -53,7 +56,7 @@ export class KeyscopeMetrics {
   readonly exemplars: boolean;
   private readonly sent: Counter<TopicLabel>;
   private readonly sendErrors: Counter<TopicLabel>;
-  private readonly sendDuration: Histogram<TopicLabel>;
+  private readonly sendDuration: KeyscopeHistogram;
   private readonly received: Counter<StreamLabel>;
   private readonly acked: Counter<StreamLabel>;
   private readonly nacked: Counter<StreamLabel>;
@@ -66,15 +69,16 @@ export class KeyscopeMetrics {
   private readonly stalls: Counter<StreamLabel>;
   private readonly headOfLineBlocked: Gauge<StreamLabel>;
   private readonly stalledKeyAge: Gauge<StreamLabel | 'key'>;
-  private readonly endToEnd: Histogram<StreamLabel>;
-  private readonly processing: Histogram<StreamLabel>;
+  private readonly endToEnd: KeyscopeHistogram;
+  private readonly processing: KeyscopeHistogram;
   private readonly trackedKeys: Gauge;
   private readonly keyEvictions: Counter;
   private readonly contextErrors: Counter<TopicLabel | 'reason'>;
 
   private readonly topics = new Map<string, TopicInstruments>();
   private readonly streams = new Map<string, StreamInstruments>();
-  private readonly contextErrorChildren = new Map<string, Counter.Internal>();
+  private readonly contextErrorChildren = new Map<string, PendingCount>();
+  private readonly pending: PendingCount[] = [];
   private readonly reported = new Map<string, ReportedStream>();
   private reportedTrackedKeys = 0;
   private reportedEvictions = 0;
@@ -103,22 +107,19 @@ export class KeyscopeMetrics {
     this.trackedKeys = gauge(r, 'keyscope_tracked_keys', 'Keys currently tracked (bounded by maxTrackedKeys).', []);
     this.keyEvictions = counter(r, 'keyscope_key_evictions_total', 'Tracked keys evicted to stay within maxTrackedKeys.', []);
     this.contextErrors = counter(r, 'keyscope_context_errors_total', 'Messages with malformed or hostile stamps or trace context, by reason.', ['topic', 'reason']);
-    // Exemplars need both an OpenMetrics registry and histograms created with them
-    // (a reused histogram keeps the setting it was created with).
-    this.exemplars = openMetrics && hasExemplars(this.endToEnd) && hasExemplars(this.processing);
+    // A reused histogram keeps the exemplar setting it was created with.
+    this.exemplars = this.endToEnd.enableExemplars || this.processing.enableExemplars;
   }
 
   topic(topic: string): TopicInstruments {
     let instruments = this.topics.get(topic);
     if (instruments === undefined) {
+      const labels = { topic };
       instruments = {
-        sent: this.sent.labels(topic),
-        sendErrors: this.sendErrors.labels(topic),
-        sendDuration: this.sendDuration.labels(topic),
+        sent: this.pendingCount(this.sent, labels),
+        sendErrors: this.pendingCount(this.sendErrors, labels),
+        sendDuration: this.sendDuration.child(labels),
       };
-      // Series start at zero, so rates and alerts work from the first scrape.
-      instruments.sent.inc(0);
-      instruments.sendErrors.inc(0);
       this.topics.set(topic, instruments);
     }
     return instruments;
@@ -131,21 +132,18 @@ export class KeyscopeMetrics {
       const labels = { topic, subscription };
       instruments = {
         labels,
-        received: this.received.labels(topic, subscription),
-        acked: this.acked.labels(topic, subscription),
-        nacked: this.nacked.labels(topic, subscription),
-        redeliveries: this.redeliveries.labels(topic, subscription),
+        received: this.pendingCount(this.received, labels),
+        acked: this.pendingCount(this.acked, labels),
+        nacked: this.pendingCount(this.nacked, labels),
+        redeliveries: this.pendingCount(this.redeliveries, labels),
         violations: {
-          reorder: this.violations.labels(topic, subscription, 'reorder'),
-          redelivery_reorder: this.violations.labels(topic, subscription, 'redelivery_reorder'),
-          concurrent: this.violations.labels(topic, subscription, 'concurrent'),
+          reorder: this.pendingCount(this.violations, { topic, subscription, kind: 'reorder' }),
+          redelivery_reorder: this.pendingCount(this.violations, { topic, subscription, kind: 'redelivery_reorder' }),
+          concurrent: this.pendingCount(this.violations, { topic, subscription, kind: 'concurrent' }),
         },
-        processing: this.processing.labels(topic, subscription),
-        endToEnd: this.endToEnd.labels(topic, subscription),
+        processing: this.processing.child(labels),
+        endToEnd: this.endToEnd.child(labels),
       };
-      for (const child of [instruments.received, instruments.acked, instruments.nacked, instruments.redeliveries, ...Object.values(instruments.violations)]) {
-        child.inc(0);
-      }
       this.stalls.inc(labels, 0);
       this.streams.set(id, instruments);
     }
@@ -156,22 +154,34 @@ export class KeyscopeMetrics {
     const id = topic + '\u0000' + reason;
     let child = this.contextErrorChildren.get(id);
     if (child === undefined) {
-      child = this.contextErrors.labels(topic, reason);
+      child = this.pendingCount(this.contextErrors, { topic, reason });
       this.contextErrorChildren.set(id, child);
     }
     child.inc();
   }
 
   observeProcessing(stream: StreamInstruments, seconds: number, traceId: string | undefined): void {
-    observe(this.processing, stream.processing, stream.labels, seconds, this.exemplars ? traceId : undefined);
+    stream.processing.observe(seconds, EXEMPLAR_TRACE_ID_LABEL, traceId);
   }
 
   observeEndToEnd(stream: StreamInstruments, seconds: number, traceId: string | undefined): void {
-    observe(this.endToEnd, stream.endToEnd, stream.labels, seconds, this.exemplars ? traceId : undefined);
+    stream.endToEnd.observe(seconds, EXEMPLAR_TRACE_ID_LABEL, traceId);
+  }
+
+  /** Hands accumulated counts to prom-client now (the registry also does this when it collects). */
+  flush(): void {
+    for (const pending of this.pending) pending.flush();
+  }
+
+  private pendingCount(counter: Counter<string>, labels: Record<string, string>): PendingCount {
+    const pending = new PendingCount(counter, labels);
+    this.pending.push(pending);
+    return pending;
   }
 
   /** Writes the sweep's figures. `keyLabel` renders a key under the key policy (or its rank). */
   applySweep(result: SweepResult, keyLabel: (key: string, rank: number) => string): void {
+    this.flush();
     for (const s of result.streams) {
       const { topic, subscription } = s.stream;
       const id = topic + '\u0000' + subscription;
@@ -217,6 +227,7 @@ export class KeyscopeMetrics {
 
   /** Withdraws this instance's gauge contributions (on close). */
   withdraw(): void {
+    for (const pending of this.pending) pending.detach();
     for (const last of this.reported.values()) {
       const labels = last.labels;
       this.inflightMessages.dec(labels, last.inflight);
@@ -233,26 +244,9 @@ export class KeyscopeMetrics {
   }
 }
 
-function observe(
-  histogram: Histogram<StreamLabel>,
-  child: Histogram.Internal<StreamLabel>,
-  labels: { topic: string; subscription: string },
-  seconds: number,
-  traceId: string | undefined,
-): void {
-  if (traceId === undefined) child.observe(seconds);
-  // The exemplar label is not one of the metric's labels; prom-client's type is stricter than its runtime.
-  else histogram.observe({ labels, value: seconds, exemplarLabels: { [EXEMPLAR_TRACE_ID_LABEL]: traceId } as unknown as Record<StreamLabel, string> });
-}
-
-function hasExemplars(metric: object): boolean {
-  return (metric as ExistingMetric).enableExemplars === true;
-}
-
 interface ExistingMetric {
   type?: string;
   labelNames?: string[];
-  enableExemplars?: boolean;
 }
 
 /**
@@ -274,22 +268,44 @@ function existing<M>(registry: AnyRegistry, name: string, type: string, labelNam
 }
 
 function counter<L extends string>(registry: AnyRegistry, name: string, help: string, labelNames: L[]): Counter<L> {
-  return existing<Counter<L>>(registry, name, 'counter', labelNames) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return (
+    existing<Counter<L>>(registry, name, 'counter', labelNames) ??
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect(this: Counter<L>) {
+        flushPending(this);
+      },
+    })
+  );
 }
 
 function gauge<L extends string>(registry: AnyRegistry, name: string, help: string, labelNames: L[]): Gauge<L> {
   return existing<Gauge<L>>(registry, name, 'gauge', labelNames) ?? new Gauge({ name, help, labelNames, registers: [registry] });
 }
 
-function histogram<L extends string>(
+function histogram(
   registry: AnyRegistry,
   name: string,
   help: string,
-  labelNames: L[],
+  labelNames: string[],
   buckets: number[],
   enableExemplars: boolean,
-): Histogram<L> {
-  const found = existing<Histogram<L> & ExistingMetric>(registry, name, 'histogram', labelNames);
-  if (found !== undefined) return found;
-  return new Histogram({ name, help, labelNames, buckets, enableExemplars, registers: [registry] });
+): KeyscopeHistogram {
+  const found = registry.getSingleMetric(name) as unknown;
+  if (found instanceof KeyscopeHistogram) {
+    const sameLabels = JSON.stringify([...found.labelNames].sort()) === JSON.stringify([...labelNames].sort());
+    if (sameLabels) return found;
+  }
+  if (found !== undefined) {
+    throw new KeyscopeConfigError(
+      `The registry already has a metric named ${name} that Keyscope did not create. ` +
+        'Pass Keyscope a registry (option `registry`) where the keyscope_* names are free or were created by Keyscope.',
+    );
+  }
+  const created = new KeyscopeHistogram(name, help, labelNames, buckets, enableExemplars);
+  registry.registerMetric(created as never);
+  return created;
 }

@@ -4,7 +4,6 @@
  * cost work (key hash, message id) are only computed for recording spans.
  */
 import {
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -20,6 +19,12 @@ import type { TopicName } from './topicName.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
 export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed';
+
+/** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
+export interface ProcessTarget {
+  span: Span;
+  parentContext: Context;
+}
 
 /** Span name and constant attributes of one destination, built once. */
 export class Destination {
@@ -90,19 +95,23 @@ export class KeyscopeSpans {
    * (relation 'parent') or a new trace linked to it (relation 'link').
    * Baggage in `extracted` is kept either way.
    */
-  startProcess(destination: Destination, extracted: Context): Span {
+  startProcess(destination: Destination, extracted: Context, target: ProcessTarget): void {
     const producerSpan = trace.getSpanContext(extracted);
     if (this.relation === 'parent' || producerSpan === undefined) {
-      return this.tracer.startSpan(
+      target.parentContext = extracted;
+      target.span = this.tracer.startSpan(
         destination.processSpanName,
         { kind: SpanKind.CONSUMER, attributes: destination.processAttributes },
         extracted,
       );
+      return;
     }
-    return this.tracer.startSpan(
+    const parent = trace.deleteSpan(extracted);
+    target.parentContext = parent;
+    target.span = this.tracer.startSpan(
       destination.processSpanName,
       { kind: SpanKind.CONSUMER, attributes: destination.processAttributes, links: [{ context: producerSpan }] },
-      extracted === ROOT_CONTEXT ? ROOT_CONTEXT : trace.deleteSpan(extracted),
+      parent,
     );
   }
 

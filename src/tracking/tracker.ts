@@ -33,22 +33,26 @@ export class Stream {
   ) {}
 }
 
-/** One delivery of a message to the application, from receive until settle. */
-export class Delivery<Attachment = unknown> implements InflightLink {
+/**
+ * One delivery of a message to the application, from receive until settle.
+ * Wrappers may extend it with their own per-delivery state, so a message
+ * costs one object.
+ */
+export class Delivery implements InflightLink {
+  keyState: KeyState | undefined = undefined;
   previousOfKey: Delivery | undefined = undefined;
   nextOfKey: Delivery | undefined = undefined;
   previousOfStream: Delivery | undefined = undefined;
   nextOfStream: Delivery | undefined = undefined;
-  inflight = true;
+  inflight = false;
   stallCounted = false;
   inWindow = false;
-  /** Set by `deliver` when this delivery broke the order of its key. */
+  /** Set by `register` when this delivery broke the order of its key. */
   violation: ViolationKind | undefined = undefined;
-  attachment: Attachment | undefined = undefined;
 
   constructor(
     readonly stream: Stream,
-    readonly keyState: KeyState | undefined,
+    /** Undefined for keyless messages, which are counted in flight but not tracked per key. */
     readonly key: string | undefined,
     readonly receivedAt: number,
   ) {}
@@ -97,47 +101,43 @@ export class Tracker {
     return stream;
   }
 
+  /** Creates and registers a delivery; see `register`. */
+  deliver(stream: Stream, key: string | undefined, producer: string | undefined, seq: number, redeliveryCount: number, now: number): Delivery {
+    return this.register(new Delivery(stream, key, now), producer, seq, redeliveryCount);
+  }
+
   /**
-   * Registers a delivery. `seq` is NaN and `producer` undefined when the
-   * message carries no valid stamps; `key` is undefined for keyless messages,
-   * which are counted in flight but not tracked per key.
+   * Puts a delivery in flight and checks its order. `seq` is NaN and
+   * `producer` undefined when the message carries no valid stamps.
    */
-  deliver<A>(
-    stream: Stream,
-    key: string | undefined,
-    producer: string | undefined,
-    seq: number,
-    redeliveryCount: number,
-    now: number,
-  ): Delivery<A> {
+  register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, redeliveryCount: number): D {
+    const stream = delivery.stream;
+    const key = delivery.key;
     let keyState: KeyState | undefined;
-    let violation: ViolationKind | undefined;
     if (key !== undefined) {
       keyState = this.keys.touch(stream.keyPrefix + key);
-      if (producer !== undefined && seq === seq) {
-        if (keyState.observeSequence(this.intern(producer), seq)) {
-          violation = redeliveryCount > 0 ? 'redelivery_reorder' : 'reorder';
-        }
+      if (producer !== undefined && seq === seq && keyState.observeSequence(this.intern(producer), seq)) {
+        delivery.violation = redeliveryCount > 0 ? 'redelivery_reorder' : 'reorder';
       }
     }
-    const delivery = new Delivery<A>(stream, keyState, key, now);
-    delivery.violation = violation;
+    delivery.keyState = keyState;
+    delivery.inflight = true;
 
     stream.inflight++;
     const tail = stream.newest;
-    if (tail === undefined) stream.oldest = delivery as Delivery;
+    if (tail === undefined) stream.oldest = delivery;
     else {
-      tail.nextOfStream = delivery as Delivery;
+      tail.nextOfStream = delivery;
       delivery.previousOfStream = tail;
     }
-    stream.newest = delivery as Delivery;
+    stream.newest = delivery;
 
     if (keyState !== undefined) {
       if (keyState.inflight++ === 0) stream.inflightKeys++;
       const keyTail = keyState.newestInflight as Delivery | undefined;
       if (keyTail === undefined) keyState.oldestInflight = delivery;
       else {
-        keyTail.nextOfKey = delivery as Delivery;
+        keyTail.nextOfKey = delivery;
         delivery.previousOfKey = keyTail;
       }
       keyState.newestInflight = delivery;

@@ -71,6 +71,31 @@ describe('trace propagation producer -> consumer', () => {
     expect(seenTenant).toBe('acme');
   });
 
+  it('makes the message\'s baggage active while the listener runs', async () => {
+    h = harness();
+    let seenTenant: string | undefined;
+    await h.client.subscribe({
+      topic: 't',
+      subscription: 's',
+      listener: (msg: FakeMessage, consumer: FakeConsumer) => {
+        seenTenant = propagation.getActiveBaggage()?.getEntry('tenant')?.value;
+        void consumer.acknowledge(msg);
+      },
+    });
+    // Published outside any context: only the message properties carry the baggage.
+    h.broker.publish({
+      topic: 't',
+      properties: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', baggage: 'tenant=globex' },
+      data: Buffer.from('x'),
+      partitionKey: 'k',
+      orderingKey: '',
+      eventTimestamp: 0,
+      producerName: 'p',
+    });
+    await settle();
+    expect(seenTenant).toBe('globex');
+  });
+
   it('runs the listener inside the process span', async () => {
     h = harness();
     let activeInListener: string | undefined;
