@@ -44,9 +44,11 @@ describe('broker restart mid-stream', () => {
     const inFlight = new Set<Promise<void>>();
     let sending = true;
     let sequence = 0;
+    let issuedWhileDown = 0;
     const sendLoop = (async () => {
       while (sending) {
         const payload = `m-${sequence++}`;
+        if (!producer.isConnected()) issuedWhileDown++;
         const send = producer
           .send({ data: Buffer.from(payload), partitionKey: `k-${sequence % 37}` })
           .then(
@@ -78,10 +80,11 @@ describe('broker restart mid-stream', () => {
     await waitFor(() => [...resolved].every((p) => received.has(p)), 90_000, 'every acknowledged send to be consumed');
     const duplicates = [...received.values()].filter((n) => n > 1).length;
     console.log(
-      `restart test: ${sequence} sends, ${resolved.size} resolved (${resolvedBeforeStop} before the stop), ` +
+      `restart test: ${sequence} sends (${issuedWhileDown} issued while disconnected), ${resolved.size} resolved (${resolvedBeforeStop} before the stop), ` +
         `${rejected.size} rejected ${JSON.stringify([...new Set(rejected.values())])}, ` +
         `${received.size} distinct received, ${duplicates} delivered more than once`,
     );
+    expect(issuedWhileDown).toBeGreaterThan(0); // the queue-and-resend path was exercised
     expect(resolved.size).toBeGreaterThan(resolvedBeforeStop);
     expect([...resolved].filter((p) => !received.has(p))).toEqual([]);
     expect(producer.isConnected()).toBe(true);
