@@ -281,11 +281,8 @@ export class Connection {
     this.reconnectTimer = undefined;
   }
 
-  /** Exponential backoff with jitter in [delay/2, delay], never above maxBackoffMs. */
   private backoffDelay(attempt: number): number {
-    const { initialBackoffMs, maxBackoffMs } = this.options;
-    const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt, 30));
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    return backoffDelay(attempt, this.options.initialBackoffMs, this.options.maxBackoffMs, Math.random());
   }
 
   private sleep(ms: number): Promise<void> {
@@ -300,6 +297,16 @@ export class Connection {
       this.reconnectTimer = setTimeout(wake, ms);
     });
   }
+}
+
+/**
+ * Exponential backoff with jitter: the ceiling doubles per attempt up to
+ * `maxMs`, and the delay is drawn from [ceiling/2, ceiling] so that many
+ * clients dropped by one broker restart do not reconnect in lockstep.
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: number): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random * (ceiling / 2));
 }
 
 function rawToString(data: WebSocket.RawData): string {

@@ -275,6 +275,13 @@ describe('WebSocketClient against a real broker', () => {
     await first.close();
   });
 
+  it('refuses a topic in a namespace that does not exist with a 404 ConnectionError', async () => {
+    const error = await client.createProducer({ topic: `persistent://public/${uniqueName('no-such-namespace')}/t` }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).status).toBe(404);
+    expect((error as Error).message).toMatch(/Namespace not found/);
+  });
+
   it('unsubscribes: a new subscription with the same name starts from the latest message', async () => {
     const topic = uniqueTopic('unsub');
     const subscription = uniqueName('sub');

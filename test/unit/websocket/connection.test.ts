@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
+import { backoffDelay } from '../../../src/websocket/connection.js';
 import { FakeBroker } from './fake-broker.js';
 
 const quiet = { log: () => undefined };
@@ -77,5 +78,12 @@ describe('connection', () => {
     client = new WebSocketClient({ serviceUrl: `ws://127.0.0.1:${broker.port}/`, ...quiet });
     await client.createProducer({ topic: 't' });
     expect(broker.latest('producer').path).toBe('/ws/v2/producer/persistent/public/default/t');
+  });
+
+  it('backs off exponentially with jitter, bounded by the maximum', () => {
+    expect([0, 1, 2, 3].map((attempt) => backoffDelay(attempt, 100, 5000, 1))).toEqual([100, 200, 400, 800]);
+    expect([0, 1, 2, 3].map((attempt) => backoffDelay(attempt, 100, 5000, 0))).toEqual([50, 100, 200, 400]);
+    expect(backoffDelay(50, 100, 5000, 1)).toBe(5000);
+    expect(backoffDelay(1000, 100, 5000, 0.5)).toBe(3750);
   });
 });
