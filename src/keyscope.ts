@@ -49,7 +49,9 @@ const DEFAULTS = {
   sweepIntervalMs: 1_000,
 };
 
-const defaultClock = (): number => performance.timeOrigin + performance.now();
+// Monotonic, sub-millisecond, on the epoch scale that publish timestamps use.
+const timeOrigin = performance.timeOrigin;
+const defaultClock = (): number => timeOrigin + performance.now();
 
 export class Keyscope {
   private readonly pipeline: Pipeline;

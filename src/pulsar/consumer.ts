@@ -5,12 +5,12 @@
  * original consumer with the original arguments, and its result or error is
  * returned as is.
  */
-import { ROOT_CONTEXT, context, isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import type { StreamInstruments } from '../telemetry/metrics.js';
-import { Destination, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
+import { Destination, hasContext, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
@@ -362,7 +362,7 @@ export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn:
     const span = delivery.span;
     // Nothing to make active when tracing is off and the message carried no context.
     result =
-      delivery.parentContext === ROOT_CONTEXT && !isSpanContextValid(span.spanContext())
+      delivery.parentContext === ROOT_CONTEXT && !hasContext(span)
         ? fn()
         : context.with(trace.setSpan(delivery.parentContext, span), fn);
   } catch (error) {

@@ -3,11 +3,11 @@
  * global propagator, `keyscope-producer`, `keyscope-seq`), opens the `send`
  * span and counts sends. The caller's message object is never mutated.
  */
-import { context, isSpanContextValid, propagation, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
 import { propertySetter } from '../context/carrier.js';
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
-import { Destination } from '../telemetry/spans.js';
+import { Destination, hasContext } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
@@ -86,7 +86,7 @@ class ProducerInstrumentation {
     const active = context.active();
     const span = pipeline.spans.startSend(this.destination, active, key, this.stamp.producerId, seq);
     // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
-    propagation.inject(isSpanContextValid(span.spanContext()) ? trace.setSpan(active, span) : active, properties, propertySetter);
+    propagation.inject(hasContext(span) ? trace.setSpan(active, span) : active, properties, propertySetter);
     const outgoing: ProducerMessageLike = { ...message, properties };
     runHook(pipeline.producerHook, span, { topic: this.topic, message: outgoing });
     return { outgoing, span, startedAt: pipeline.clock() };

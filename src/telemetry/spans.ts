@@ -4,7 +4,9 @@
  * cost work (key hash, message id) are only computed for recording spans.
  */
 import {
+  INVALID_TRACEID,
   SpanKind,
+  isSpanContextValid,
   SpanStatusCode,
   TraceFlags,
   trace,
@@ -41,11 +43,12 @@ export class Destination {
       [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic.base,
     };
     if (topic.partitionId !== undefined) common[semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID] = topic.partitionId;
-    this.sendAttributes = Object.freeze({
+    // Shared by every span of this destination; the SDK copies attributes, so sharing is safe.
+    this.sendAttributes = {
       ...common,
       [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
       [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
-    });
+    };
     const process: Attributes = {
       ...common,
       [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
@@ -53,8 +56,22 @@ export class Destination {
     };
     if (subscription !== undefined) process[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
     if (subscriptionType !== undefined) process[semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE] = subscriptionType;
-    this.processAttributes = Object.freeze(process);
+    this.processAttributes = process;
   }
+}
+
+const SETTLE_EVENT_ATTRIBUTES: Record<SettleKind, Attributes> = {
+  ack: settleAttributes('ack'),
+  nack: settleAttributes('nack'),
+  ack_cumulative: settleAttributes('ack_cumulative'),
+  closed: settleAttributes('closed'),
+};
+
+function settleAttributes(kind: SettleKind): Attributes {
+  return {
+    [semconv.ATTR_MESSAGING_OPERATION_NAME]: kind,
+    [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SETTLE,
+  };
 }
 
 export class KeyscopeSpans {
@@ -124,10 +141,7 @@ export class KeyscopeSpans {
   /** Records ack / nack as a `settle` event on the process span. */
   settle(span: Span, kind: SettleKind): void {
     if (!span.isRecording()) return;
-    span.addEvent('settle', {
-      [semconv.ATTR_MESSAGING_OPERATION_NAME]: kind,
-      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SETTLE,
-    });
+    span.addEvent('settle', SETTLE_EVENT_ATTRIBUTES[kind]);
   }
 }
 
@@ -136,6 +150,12 @@ export function recordError(span: Span, error: unknown): void {
   const type = error instanceof Error ? error.name || 'Error' : typeof error;
   span.setAttribute(semconv.ATTR_ERROR_TYPE, type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** False for the spans of a no-op tracer (tracing off), whose context carries nothing to propagate. */
+export function hasContext(span: Span): boolean {
+  const spanContext = span.spanContext();
+  return spanContext.traceId !== INVALID_TRACEID && isSpanContextValid(spanContext);
 }
 
 /** The trace id of a sampled span, for exemplars; undefined otherwise. */

@@ -1,10 +1,11 @@
 /**
  * Bounded table of per-key state, least recently active evicted first.
  *
- * Recency is the insertion order of a `Map`: touching a key moves it to the
- * end, so the first entries are the least recently active and eviction is
- * O(1) amortised. A key with messages in flight, or inside a processing
- * window, is never evicted: such a key is rotated to the end instead.
+ * Keys are looked up in one Map per stream (no composite strings to build),
+ * and all keys of all streams share one recency list threaded through the
+ * states themselves: touching a key is a lookup plus a few pointer moves, and
+ * eviction takes the list head. A key with messages in flight, or inside a
+ * processing window, is never evicted: it is moved to the recent end instead.
  */
 
 /** How many producers' sequence numbers one key remembers besides the latest. */
@@ -24,6 +25,14 @@ export class KeyState {
   oldestInflight: InflightLink | undefined = undefined;
   newestInflight: InflightLink | undefined = undefined;
   processingWindows = 0;
+  /** Neighbours in the table's recency list (older, newer). */
+  older: KeyState | undefined = undefined;
+  newer: KeyState | undefined = undefined;
+
+  constructor(
+    readonly keys: Map<string, KeyState>,
+    readonly key: string,
+  ) {}
 
   get isBusy(): boolean {
     return this.inflight > 0 || this.processingWindows > 0;
@@ -69,61 +78,82 @@ export interface InflightLink {
 }
 
 export class KeyTable {
-  private readonly keys = new Map<string, KeyState>();
-  private mostRecentId: string | undefined;
+  private count = 0;
+  /** Least and most recently active keys. */
+  private oldest: KeyState | undefined = undefined;
+  private newest: KeyState | undefined = undefined;
   evictions = 0;
 
   constructor(readonly maxKeys: number) {}
 
   get size(): number {
-    return this.keys.size;
+    return this.count;
   }
 
-  /** Returns the state for `id`, creating it, and marks it most recently active. */
-  touch(id: string): KeyState {
-    const existing = this.keys.get(id);
+  /** A lookup map for one stream's keys; every map made here shares this table's bound. */
+  createScope(): Map<string, KeyState> {
+    return new Map();
+  }
+
+  /** Returns the state of `key` in `scope`, creating it, and marks it most recently active. */
+  touch(scope: Map<string, KeyState>, key: string): KeyState {
+    const existing = scope.get(key);
     if (existing !== undefined) {
-      if (this.mostRecentId !== id) {
-        this.keys.delete(id);
-        this.keys.set(id, existing);
-        this.mostRecentId = id;
-      }
+      if (existing !== this.newest) this.moveToNewest(existing);
       return existing;
     }
     // Room is made before inserting, so the new key is never its own eviction candidate.
-    if (this.keys.size >= this.maxKeys) this.evict(this.maxKeys - 1, EVICTION_SCAN_LIMIT);
-    const created = new KeyState();
-    this.keys.set(id, created);
-    this.mostRecentId = id;
+    if (this.count >= this.maxKeys) this.evict(this.maxKeys - 1, EVICTION_SCAN_LIMIT);
+    const created = new KeyState(scope, key);
+    scope.set(key, created);
+    this.count++;
+    this.append(created);
     return created;
-  }
-
-  get(id: string): KeyState | undefined {
-    return this.keys.get(id);
-  }
-
-  /**
-   * Brings the table back under its cap where possible. Busy keys met on the
-   * way are rotated to the end so that later scans start at idle keys.
-   */
-  private evict(targetSize: number, scanLimit: number): void {
-    let scanned = 0;
-    while (this.keys.size > targetSize && scanned < scanLimit) {
-      const first = this.keys.entries().next();
-      if (first.done === true) return;
-      const [id, state] = first.value;
-      scanned++;
-      this.keys.delete(id);
-      if (state.isBusy) {
-        this.keys.set(id, state);
-      } else {
-        this.evictions++;
-      }
-    }
   }
 
   /** Full trim, used by the periodic sweep (bounded by the table size). */
   trim(): void {
-    if (this.keys.size > this.maxKeys) this.evict(this.maxKeys, this.keys.size);
+    if (this.count > this.maxKeys) this.evict(this.maxKeys, this.count);
+  }
+
+  /** Busy keys met on the way are moved to the recent end, so later scans start at idle keys. */
+  private evict(targetSize: number, scanLimit: number): void {
+    let scanned = 0;
+    while (this.count > targetSize && scanned < scanLimit) {
+      const candidate = this.oldest;
+      if (candidate === undefined) return;
+      scanned++;
+      if (candidate.isBusy) {
+        this.moveToNewest(candidate);
+        continue;
+      }
+      this.unlink(candidate);
+      candidate.keys.delete(candidate.key);
+      this.count--;
+      this.evictions++;
+    }
+  }
+
+  private moveToNewest(state: KeyState): void {
+    this.unlink(state);
+    this.append(state);
+  }
+
+  private append(state: KeyState): void {
+    const tail = this.newest;
+    state.older = tail;
+    state.newer = undefined;
+    if (tail === undefined) this.oldest = state;
+    else tail.newer = state;
+    this.newest = state;
+  }
+
+  private unlink(state: KeyState): void {
+    const { older, newer } = state;
+    if (older === undefined) this.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.newest = older;
+    else newer.older = older;
+    state.older = state.newer = undefined;
   }
 }

@@ -28,8 +28,8 @@ export class Stream {
   constructor(
     readonly topic: string,
     readonly subscription: string,
-    /** Prefix that scopes key ids to this stream inside the shared key table. */
-    readonly keyPrefix: string,
+    /** This stream's keys; the bound and recency order are shared across streams. */
+    readonly keys: Map<string, KeyState>,
   ) {}
 }
 
@@ -95,7 +95,7 @@ export class Tracker {
     const id = topic + '\u0000' + subscription;
     let stream = this.streams.get(id);
     if (stream === undefined) {
-      stream = new Stream(topic, subscription, this.streams.size.toString(36) + '\u0000');
+      stream = new Stream(topic, subscription, this.keys.createScope());
       this.streams.set(id, stream);
     }
     return stream;
@@ -115,7 +115,7 @@ export class Tracker {
     const key = delivery.key;
     let keyState: KeyState | undefined;
     if (key !== undefined) {
-      keyState = this.keys.touch(stream.keyPrefix + key);
+      keyState = this.keys.touch(stream.keys, key);
       if (producer !== undefined && seq === seq && keyState.observeSequence(this.intern(producer), seq)) {
         delivery.violation = redeliveryCount > 0 ? 'redelivery_reorder' : 'reorder';
       }

@@ -5,35 +5,38 @@ import { Tracker } from '../../../src/tracking/tracker.js';
 describe('KeyTable', () => {
   it('evicts the least recently active key first and counts evictions', () => {
     const table = new KeyTable(3);
-    table.touch('a');
-    table.touch('b');
-    table.touch('c');
-    table.touch('a'); // a is now the most recent; b is the least recent
-    table.touch('d');
+    const scope = table.createScope();
+    table.touch(scope, 'a');
+    table.touch(scope, 'b');
+    table.touch(scope, 'c');
+    table.touch(scope, 'a'); // a is now the most recent; b is the least recent
+    table.touch(scope, 'd');
     expect(table.size).toBe(3);
-    expect(table.get('b')).toBeUndefined();
-    expect(table.get('a')).toBeDefined();
+    expect(scope.get('b')).toBeUndefined();
+    expect(scope.get('a')).toBeDefined();
     expect(table.evictions).toBe(1);
   });
 
   it('never evicts a key with messages in flight or an open processing window', () => {
     const table = new KeyTable(2);
-    table.touch('busy').inflight = 1;
-    table.touch('window').processingWindows = 1;
-    table.touch('idle');
+    const scope = table.createScope();
+    table.touch(scope, 'busy').inflight = 1;
+    table.touch(scope, 'window').processingWindows = 1;
+    table.touch(scope, 'idle');
     // Over the cap with both older keys busy: the newest idle key is the only candidate.
-    expect(table.get('busy')).toBeDefined();
-    expect(table.get('window')).toBeDefined();
-    table.touch('another');
-    expect(table.get('busy')).toBeDefined();
-    expect(table.get('window')).toBeDefined();
+    expect(scope.get('busy')).toBeDefined();
+    expect(scope.get('window')).toBeDefined();
+    table.touch(scope, 'another');
+    expect(scope.get('busy')).toBeDefined();
+    expect(scope.get('window')).toBeDefined();
     expect(table.size).toBeLessThanOrEqual(3);
   });
 
   it('stays over the cap only while more keys than the cap are busy, and trims later', () => {
     const table = new KeyTable(2);
+    const scope = table.createScope();
     const states = ['a', 'b', 'c'].map((id) => {
-      const state = table.touch(id);
+      const state = table.touch(scope, id);
       state.inflight = 1;
       return state;
     });
@@ -44,8 +47,23 @@ describe('KeyTable', () => {
     expect(table.evictions).toBe(1);
   });
 
+  it('shares one bound and one recency order across streams', () => {
+    const table = new KeyTable(2);
+    const first = table.createScope();
+    const second = table.createScope();
+    table.touch(first, 'k');
+    table.touch(second, 'k');
+    table.touch(first, 'k');
+    table.touch(second, 'other');
+    expect(first.has('k')).toBe(true);
+    expect(second.has('k')).toBe(false);
+    expect(second.has('other')).toBe(true);
+    expect(table.size).toBe(2);
+  });
+
   it('remembers the highest sequence per producer of a key, across several producers', () => {
-    const state = new KeyTable(10).touch('k');
+    const table = new KeyTable(10);
+    const state = table.touch(table.createScope(), 'k');
     expect(state.observeSequence('p1', 1)).toBe(false);
     expect(state.observeSequence('p2', 7)).toBe(false);
     expect(state.observeSequence('p1', 2)).toBe(false);
