@@ -86,8 +86,14 @@ export class WebSocketClient {
       onDisconnect: () => producer.handleDisconnect(),
     });
     producer.attach(connection);
-    await connection.open();
+    // Tracked while connecting too, so that client.close() also stops a first connect that is retrying.
     this.producers.add(producer);
+    try {
+      await connection.open();
+    } catch (error) {
+      this.producers.delete(producer);
+      throw error;
+    }
     return producer;
   }
 
@@ -122,8 +128,13 @@ export class WebSocketClient {
       },
     );
     consumer.attach(connection);
-    await connection.open();
     this.consumers.add(consumer);
+    try {
+      await connection.open();
+    } catch (error) {
+      this.consumers.delete(consumer);
+      throw error;
+    }
     return consumer;
   }
 

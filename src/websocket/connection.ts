@@ -84,9 +84,14 @@ export class Connection {
       if (this.isClosed()) throw new ClosedError(this.options.description);
       try {
         const socket = await this.attemptOnce();
+        if (this.isClosed()) {
+          socket.terminate();
+          throw new ClosedError(this.options.description);
+        }
         this.adopt(socket, false);
         return;
       } catch (error) {
+        if (error instanceof ClosedError) throw error;
         lastError = toConnectionError(this.options.url, error);
         // 409 fails the first open at once (a second Exclusive consumer must hear about it);
         // on a reconnect it usually means the broker still holds our previous session.

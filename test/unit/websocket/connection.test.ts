@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
+import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
 import { backoffDelay } from '../../../src/websocket/connection.js';
 import { FakeBroker } from './fake-broker.js';
 
@@ -64,6 +64,17 @@ describe('connection', () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as Error).message).toMatch(/operationTimeoutSeconds=0.5.*WebSocket service/);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('client.close() stops a first connect that is still retrying', async () => {
+    broker = await FakeBroker.start({ refuse: () => ({ status: 503 }) });
+    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, ...quiet });
+    const connecting = client.createProducer({ topic: 't' }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await client.close();
+    expect((await connecting) as Error).toBeInstanceOf(ClosedError);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('validates the client config', () => {
