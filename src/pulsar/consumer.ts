@@ -5,6 +5,7 @@
  * original consumer with the original arguments, and its result or error is
  * returned as is.
  */
+import { createHash } from 'node:crypto';
 import { ROOT_CONTEXT, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
@@ -416,12 +417,18 @@ function endSpan(delivery: ConsumerDelivery): void {
   delivery.span.end();
 }
 
-/** A message's key: its ordering key if set, else its partition key; undefined when keyless. */
+/** Keys longer than this are tracked (and exported) by a digest, so hostile keys cannot inflate memory. */
+const MAX_KEY_LENGTH = 512;
+
+/**
+ * A message's key: its ordering key if set, else its partition key;
+ * undefined when keyless. An oversized key is replaced by its SHA-256 digest.
+ */
 export function messageKey(message: MessageLike): string | undefined {
   const ordering = typeof message.getOrderingKey === 'function' ? message.getOrderingKey() : undefined;
-  if (typeof ordering === 'string' && ordering !== '') return ordering;
-  const partition = message.getPartitionKey();
-  return typeof partition === 'string' && partition !== '' ? partition : undefined;
+  const key = typeof ordering === 'string' && ordering !== '' ? ordering : message.getPartitionKey();
+  if (typeof key !== 'string' || key === '') return undefined;
+  return key.length > MAX_KEY_LENGTH ? 'sha256:' + createHash('sha256').update(key).digest('hex') : key;
 }
 
 function topicNameOf(message: MessageLike): string {

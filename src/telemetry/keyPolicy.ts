@@ -12,6 +12,8 @@ const HASH_HEX_LENGTH = 16;
 const MAX_PLAIN_KEY_LENGTH = 256;
 /** Hot keys repeat; a small cache avoids one HMAC per message. Cleared when full. */
 const HASH_CACHE_SIZE = 4096;
+/** Longer keys are hashed without caching, so the cache stays small. */
+const MAX_CACHED_KEY_LENGTH = 256;
 
 export class KeyRenderer {
   private readonly cache = new Map<string, string>();
@@ -26,8 +28,10 @@ export class KeyRenderer {
     let hashed = this.cache.get(key);
     if (hashed === undefined) {
       hashed = createHmac('sha256', this.secret).update(key).digest('hex').slice(0, HASH_HEX_LENGTH);
-      if (this.cache.size >= HASH_CACHE_SIZE) this.cache.clear();
-      this.cache.set(key, hashed);
+      if (key.length <= MAX_CACHED_KEY_LENGTH) {
+        if (this.cache.size >= HASH_CACHE_SIZE) this.cache.clear();
+        this.cache.set(key, hashed);
+      }
     }
     return hashed;
   }

@@ -299,3 +299,22 @@ describe('options and lifecycle', () => {
     await expect(consumer.seekTimestamp(0)).resolves.toBeNull();
   });
 });
+
+describe('huge keys', () => {
+  it('are tracked by a digest, so a flood of huge keys stays small', async () => {
+    h = harness({ keyPolicy: 'plain' });
+    currentConsumer = await h.client.subscribe({ topic: 't', subscription: 's' });
+    const huge = 'k'.repeat(100_000);
+    publish(h, {}, { partitionKey: huge + '1' });
+    publish(h, {}, { partitionKey: huge + '2' });
+    publish(h, {}, { partitionKey: huge + '1' });
+    const messages = await receiveAll(3);
+    // The messages themselves keep their keys.
+    expect(messages[0]?.getPartitionKey()).toBe(huge + '1');
+    h.keyscope.sweep();
+    expect(await metricValue(h.registry, 'keyscope_tracked_keys')).toBe(2);
+    const keyAttributes = h.tracing.spans().map((s) => s.attributes['messaging.pulsar.message.key']);
+    for (const key of keyAttributes) expect(String(key)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    for (const msg of messages) await currentConsumer.acknowledge(msg);
+  });
+});
