@@ -10,8 +10,6 @@ import {
   VariableSort,
   DashboardCursorSync,
   type Dashboard,
-  type Panel,
-  type RowPanel,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat, QueryEditorMode } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as TimeSeriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -221,8 +219,6 @@ export function quantileQueries(bucketSeries: string, selector: string, groupBy:
 export function row(title: string): RowBuilder {
   return new RowBuilder(title);
 }
-
-export type DashboardPanel = Panel | RowPanel;
 
 export interface DashboardDefinition {
   /** File name under dashboards/, also the name used in reports. */
