@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Tracker } from '../src/tracking/tracker.js';
-import { exposeGc } from './lib/gc.js';
+import { exposeGc } from '../test/support/gc.js';
 import { KEY_COUNT, SCENARIOS, TOPIC, type ScenarioName } from './lib/scenarios.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);

@@ -6,7 +6,7 @@
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { exposeGc } from './gc.js';
+import { exposeGc } from '../../test/support/gc.js';
 import { SCENARIOS, createPipe, runRound, type ScenarioName } from './scenarios.js';
 
 const name = process.argv[2] as ScenarioName;
