@@ -5,7 +5,6 @@
  * original consumer with the original arguments, and its result or error is
  * returned as is.
  */
-import { createHash } from 'node:crypto';
 import { ROOT_CONTEXT, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
@@ -14,6 +13,7 @@ import type { StreamInstruments } from '../telemetry/metrics.js';
 import { Destination, hasContext, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
+import { messageKey } from './keys.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
@@ -415,20 +415,6 @@ function endSpan(delivery: ConsumerDelivery): void {
   if (delivery.spanEnded) return;
   delivery.spanEnded = true;
   delivery.span.end();
-}
-
-/** Keys longer than this are tracked (and exported) by a digest, so hostile keys cannot inflate memory. */
-const MAX_KEY_LENGTH = 512;
-
-/**
- * A message's key: its ordering key if set, else its partition key;
- * undefined when keyless. An oversized key is replaced by its SHA-256 digest.
- */
-export function messageKey(message: MessageLike): string | undefined {
-  const ordering = typeof message.getOrderingKey === 'function' ? message.getOrderingKey() : undefined;
-  const key = typeof ordering === 'string' && ordering !== '' ? ordering : message.getPartitionKey();
-  if (typeof key !== 'string' || key === '') return undefined;
-  return key.length > MAX_KEY_LENGTH ? 'sha256:' + createHash('sha256').update(key).digest('hex') : key;
 }
 
 function topicNameOf(message: MessageLike): string {

@@ -9,6 +9,7 @@ import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamp
 import type { TopicInstruments } from '../telemetry/metrics.js';
 import { Destination, hasContext } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
+import { producerMessageKey } from './keys.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { MessageIdLike, ProducerLike, ProducerMessageLike, PropertyMap } from './types.js';
@@ -53,16 +54,16 @@ class ProducerInstrumentation {
     try {
       sent = this.producer.send(operation.outgoing);
     } catch (error) {
-      this.finish(operation, undefined, error);
+      this.finish(operation, false, undefined, error);
       throw error;
     }
     return sent.then(
       (messageId) => {
-        this.finish(operation, messageId, undefined);
+        this.finish(operation, true, messageId, undefined);
         return messageId;
       },
       (error: unknown) => {
-        this.finish(operation, undefined, error);
+        this.finish(operation, false, undefined, error);
         throw error;
       },
     );
@@ -82,7 +83,7 @@ class ProducerInstrumentation {
     const seq = this.stamp.nextSeq();
     properties[PRODUCER_PROPERTY] = this.stamp.producerId;
     properties[SEQ_PROPERTY] = String(seq);
-    const key = message.orderingKey || message.partitionKey || undefined;
+    const key = producerMessageKey(message);
     const active = context.active();
     const span = pipeline.spans.startSend(this.destination, active, key, this.stamp.producerId, seq);
     // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
@@ -92,11 +93,11 @@ class ProducerInstrumentation {
     return { outgoing, span, startedAt: pipeline.clock() };
   }
 
-  private finish(inFlight: SendOperation, messageId: MessageIdLike | undefined, error: unknown): void {
+  private finish(inFlight: SendOperation, succeeded: boolean, messageId: MessageIdLike | undefined, error: unknown): void {
     try {
       const instruments = this.instruments;
       instruments.sendDuration.observe(Math.max(0, this.pipeline.clock() - inFlight.startedAt) / 1000);
-      if (messageId !== undefined) {
+      if (succeeded) {
         instruments.sent.inc();
         this.pipeline.spans.endSend(inFlight.span, messageId);
       } else {

@@ -317,4 +317,20 @@ describe('huge keys', () => {
     for (const key of keyAttributes) expect(String(key)).toMatch(/^sha256:[0-9a-f]{64}$/);
     for (const msg of messages) await currentConsumer.acknowledge(msg);
   });
+
+  it('are named the same way on the producer and the consumer side', async () => {
+    h = harness();
+    await h.client.subscribe({
+      topic: 't',
+      subscription: 's',
+      listener: (msg: FakeMessage, consumer: FakeConsumer) => void consumer.acknowledge(msg),
+    });
+    const producer = await h.client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('x'), partitionKey: 'z'.repeat(10_000) });
+    await settle();
+    const [send] = h.tracing.byName('send t');
+    const [processSpan] = h.tracing.byName('process t');
+    expect(send?.attributes['messaging.pulsar.message.key']).toMatch(/^[0-9a-f]{16}$/);
+    expect(processSpan?.attributes['messaging.pulsar.message.key']).toBe(send?.attributes['messaging.pulsar.message.key']);
+  });
 });
