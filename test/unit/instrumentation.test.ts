@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentation';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
@@ -27,6 +29,29 @@ function fakeModule() {
   }
   return { Client };
 }
+
+/** A folder with node_modules/pulsar-client: a tiny CommonJS module shaped like the real one. */
+function fakePulsarPackage(): string {
+  const root = mkdtempSync(join(tmpdir(), 'keyscope-instrumentation-'));
+  const packageDir = join(root, 'node_modules', 'pulsar-client');
+  mkdirSync(packageDir, { recursive: true });
+  writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: 'pulsar-client', version: '1.18.0', main: 'index.js' }));
+  writeFileSync(
+    join(packageDir, 'index.js'),
+    `class Producer { getTopic() { return this.topic; } send(message) { this.sent = message; return Promise.resolve({ toString: () => '1:0:-1' }); } }
+class Client {
+  createProducer(config) { const p = new Producer(); p.topic = config.topic; return Promise.resolve(p); }
+  subscribe() { return Promise.reject(new Error('not in this test')); }
+  createReader() { return Promise.reject(new Error('not in this test')); }
+}
+module.exports = { Client, Producer };`,
+  );
+  return root;
+}
+
+type FakePulsarModule = {
+  Client: new () => { createProducer(c: { topic: string }): Promise<{ send(m: object): Promise<unknown> }> };
+};
 
 describe('PulsarInstrumentation', () => {
   it('patches Client.prototype factories and the instances they return, and unpatches', async () => {
@@ -73,27 +98,14 @@ describe('PulsarInstrumentation', () => {
   });
 
   it('patches pulsar-client when it is required after registerInstrumentations', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'keyscope-instrumentation-'));
+    const root = fakePulsarPackage();
     try {
-      const packageDir = join(root, 'node_modules', 'pulsar-client');
-      mkdirSync(packageDir, { recursive: true });
-      writeFileSync(join(packageDir, 'package.json'), JSON.stringify({ name: 'pulsar-client', version: '1.18.0', main: 'index.js' }));
-      writeFileSync(
-        join(packageDir, 'index.js'),
-        `class Producer { getTopic() { return this.topic; } send(message) { this.sent = message; return Promise.resolve({ toString: () => '1:0:-1' }); } }
-class Client {
-  createProducer(config) { const p = new Producer(); p.topic = config.topic; return Promise.resolve(p); }
-  subscribe() { return Promise.reject(new Error('not in this test')); }
-  createReader() { return Promise.reject(new Error('not in this test')); }
-}
-module.exports = { Client, Producer };`,
-      );
       const tracing = testTracing();
       const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>() });
       const unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: tracing.provider });
       try {
         const requireFromRoot = createRequire(join(root, 'index.js'));
-        const pulsar = requireFromRoot('pulsar-client') as { Client: new () => { createProducer(c: { topic: string }): Promise<{ send(m: object): Promise<unknown>; sent?: { properties?: Record<string, string> } }> }; Producer: unknown };
+        const pulsar = requireFromRoot('pulsar-client') as FakePulsarModule & { Producer: unknown };
         expect(isWrapped(pulsar.Client.prototype.createProducer)).toBe(true);
         const producer = await new pulsar.Client().createProducer({ topic: 'auto' });
         expect(producer).toBeInstanceOf(pulsar.Producer as never);
@@ -110,5 +122,28 @@ module.exports = { Client, Producer };`,
       rmSync(root, { recursive: true, force: true });
     }
   });
-});
 
+  it('works with NodeSDK', async () => {
+    const root = fakePulsarPackage();
+    const exporter = new InMemorySpanExporter();
+    const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>() });
+    const sdk = new NodeSDK({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      metricReaders: [],
+      logRecordProcessors: [],
+      resourceDetectors: [],
+      instrumentations: [instrumentation],
+    });
+    sdk.start();
+    try {
+      const pulsar = createRequire(join(root, 'index.js'))('pulsar-client') as FakePulsarModule;
+      const producer = await new pulsar.Client().createProducer({ topic: 'sdk' });
+      await producer.send({ data: Buffer.from('x') });
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['send sdk']);
+    } finally {
+      await sdk.shutdown();
+      instrumentation.keyscope.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
