@@ -15,7 +15,7 @@ force=false
 [[ "${1:-}" == "--force" ]] && force=true
 
 if [[ -x "$OTELCOL_BIN" && -f "$OTELCOL_BUILD_DIR/.complete" && $force == false ]]; then
-  log "collector: reusing $OTELCOL_BIN"
+  progress "collector: reusing $OTELCOL_BIN"
   echo "$OTELCOL_BIN"
   exit 0
 fi
@@ -27,27 +27,27 @@ mkdir -p "$OTELCOL_BUILD_DIR"
 exec 9>"$OTELCOL_BUILD_DIR.lock"
 flock 9
 if [[ -x "$OTELCOL_BIN" && -f "$OTELCOL_BUILD_DIR/.complete" && $force == false ]]; then
-  log "collector: reusing $OTELCOL_BIN (built meanwhile)"
+  progress "collector: reusing $OTELCOL_BIN (built meanwhile)"
   echo "$OTELCOL_BIN"
   exit 0
 fi
 
 started=$SECONDS
 if [[ ! -x "$OTELCOL_BUILDER_BIN" ]]; then
-  log "collector: installing the collector builder v$OTELCOL_VERSION from the Go module proxy"
-  GOBIN="$(dirname "$OTELCOL_BUILDER_BIN")" go install "go.opentelemetry.io/collector/cmd/builder@v${OTELCOL_VERSION}"
-  log "collector: builder installed after $(( SECONDS - started ))s"
+  progress "collector: installing the collector builder v$OTELCOL_VERSION from the Go module proxy"
+  GOBIN="$(dirname "$OTELCOL_BUILDER_BIN")" go install "go.opentelemetry.io/collector/cmd/builder@v${OTELCOL_VERSION}" >&2
+  progress "collector: builder installed after $(( SECONDS - started ))s"
 fi
 
 rm -f "$OTELCOL_BUILD_DIR/.complete"
 render_collector_manifest | sed -e "s|\${OUTPUT_PATH}|$OTELCOL_BUILD_DIR/dist|g" >"$OTELCOL_BUILD_DIR/builder-config.yaml"
-log "collector: building otelcol-keyscope (core v$OTELCOL_VERSION, contrib v$OTELCOL_CONTRIB_VERSION) into $OTELCOL_BUILD_DIR"
-log "collector: a cold build downloads and compiles several hundred modules; expect 5-15 minutes on 2 cores (log: $OTELCOL_BUILD_DIR/build.log)"
-if ! "$OTELCOL_BUILDER_BIN" --config "$OTELCOL_BUILD_DIR/builder-config.yaml" >"$OTELCOL_BUILD_DIR/build.log" 2>&1; then
+progress "collector: building otelcol-keyscope (core v$OTELCOL_VERSION, contrib v$OTELCOL_CONTRIB_VERSION) into $OTELCOL_BUILD_DIR"
+progress "collector: a cold build downloads and compiles several hundred modules; 2-3 minutes on 2 cores (log: $OTELCOL_BUILD_DIR/build.log)"
+if ! run_with_heartbeat collector "$OTELCOL_BUILD_DIR/build.log" "$OTELCOL_BUILDER_BIN" --config "$OTELCOL_BUILD_DIR/builder-config.yaml"; then
   tail -n 30 "$OTELCOL_BUILD_DIR/build.log" >&2
   die "collector build failed (full log: $OTELCOL_BUILD_DIR/build.log). If a module version is missing from the proxy, change OTELCOL_VERSION / OTELCOL_CONTRIB_VERSION in versions.env"
 fi
 "$OTELCOL_BIN" --version >/dev/null || die "the built collector at $OTELCOL_BIN does not run"
 touch "$OTELCOL_BUILD_DIR/.complete"
-log "collector: built in $(( SECONDS - started ))s: $("$OTELCOL_BIN" --version)"
+progress "collector: built in $(( SECONDS - started ))s: $("$OTELCOL_BIN" --version)"
 echo "$OTELCOL_BIN"

@@ -19,6 +19,32 @@ require_go() {
     die "Go is not installed (needed to build the collector and Jaeger): install Go >= 1.24 from https://go.dev/dl/ or your package manager"
 }
 
+# Progress goes to stderr: the build scripts print only the binary path on stdout.
+progress() { log "$@" >&2; }
+
+# run_with_heartbeat WHAT LOGFILE COMMAND... : runs COMMAND with its output in
+# LOGFILE, saying every 30 s that it still runs; returns COMMAND's status.
+run_with_heartbeat() {
+  local what="$1" logfile="$2"; shift 2
+  local started=$SECONDS
+  "$@" >"$logfile" 2>&1 &
+  local pid=$!
+  while ! wait_for_exit "$pid" 30; do
+    progress "$what: still building ($(( SECONDS - started ))s; log: $logfile)"
+  done
+  wait "$pid"
+}
+
+# wait_for_exit PID SECONDS -> 0 once PID has exited, 1 if it still runs after SECONDS.
+wait_for_exit() {
+  local pid="$1" ticks=$(( $2 * 5 ))
+  while (( ticks-- > 0 )); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 # The collector manifest with the versions from versions.env filled in. The
 # output path stays a placeholder so that it does not change the hash below.
 render_collector_manifest() {

@@ -23,7 +23,7 @@ force=false
 [[ "${1:-}" == "--force" ]] && force=true
 
 if [[ -x "$JAEGER_BIN" && $force == false ]]; then
-  log "jaeger: reusing $JAEGER_BIN"
+  progress "jaeger: reusing $JAEGER_BIN"
   echo "$JAEGER_BIN"
   exit 0
 fi
@@ -33,25 +33,25 @@ mkdir -p "$JAEGER_BUILD_DIR/bin"
 exec 9>"$JAEGER_BUILD_DIR.lock"
 flock 9
 if [[ -x "$JAEGER_BIN" && $force == false ]]; then
-  log "jaeger: reusing $JAEGER_BIN (built meanwhile)"
+  progress "jaeger: reusing $JAEGER_BIN (built meanwhile)"
   echo "$JAEGER_BIN"
   exit 0
 fi
 
 started=$SECONDS
 module="github.com/jaegertracing/jaeger@${JAEGER_VERSION}"
-log "jaeger: downloading $module from the Go module proxy"
+progress "jaeger: downloading $module from the Go module proxy"
 module_dir="$(go mod download -json "$module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 [[ -d "$module_dir" ]] || die "could not download $module; check JAEGER_VERSION in versions.env and that the Go module proxy is reachable"
 
-log "jaeger: building cmd/jaeger; a cold build compiles several hundred modules, expect 5-15 minutes on 2 cores (log: $JAEGER_BUILD_DIR/build.log)"
+progress "jaeger: building cmd/jaeger; a cold build downloads and compiles about a thousand packages, about 5 minutes on 2 cores (log: $JAEGER_BUILD_DIR/build.log)"
 tmp_bin="$JAEGER_BIN.tmp.$$"
-if ! (cd "$module_dir" && go build -trimpath -ldflags "-s -w" -o "$tmp_bin" ./cmd/jaeger) >"$JAEGER_BUILD_DIR/build.log" 2>&1; then
+if ! run_with_heartbeat jaeger "$JAEGER_BUILD_DIR/build.log" go -C "$module_dir" build -trimpath -ldflags "-s -w" -o "$tmp_bin" ./cmd/jaeger; then
   rm -f "$tmp_bin"
   tail -n 30 "$JAEGER_BUILD_DIR/build.log" >&2
   die "jaeger build failed (full log: $JAEGER_BUILD_DIR/build.log)"
 fi
 # Renamed into place only once complete, so an interrupted build is never reused.
 mv "$tmp_bin" "$JAEGER_BIN"
-log "jaeger: built in $(( SECONDS - started ))s"
+progress "jaeger: built in $(( SECONDS - started ))s"
 echo "$JAEGER_BIN"

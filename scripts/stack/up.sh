@@ -34,6 +34,13 @@ command -v curl >/dev/null || die "curl is needed to probe the services: apt-get
 
 # --- prerequisites -----------------------------------------------------------
 step_started=$SECONDS
+# Pulsar's first download from Maven Central is network-bound and the Go
+# builds are CPU-bound: on a fresh machine, run the download meanwhile.
+resolve_pid=""
+if $with_pulsar && [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/resolve.sh" ]]; then
+  bash "$KEYSCOPE_ROOT/scripts/pulsar/resolve.sh" >"$KEYSCOPE_LOG_DIR/pulsar-resolve.log" 2>&1 &
+  resolve_pid=$!
+fi
 if [[ ! -x "$PROMETHEUS_BIN" ]]; then
   ensure_debian_package prometheus prometheus
   PROMETHEUS_BIN="$(command -v prometheus)"
@@ -48,6 +55,10 @@ if [[ ! -x "$PROMETHEUS_BIN" ]]; then
 fi
 bash "$KEYSCOPE_ROOT/scripts/build/jaeger.sh" >/dev/null
 bash "$KEYSCOPE_ROOT/scripts/build/collector.sh" >/dev/null
+if [[ -n "$resolve_pid" ]] && ! wait "$resolve_pid"; then
+  tail -n 20 "$KEYSCOPE_LOG_DIR/pulsar-resolve.log" >&2
+  die "downloading Pulsar failed (log: $KEYSCOPE_LOG_DIR/pulsar-resolve.log)"
+fi
 log "prerequisites ready after $(( SECONDS - step_started ))s"
 $build_only && exit 0
 
