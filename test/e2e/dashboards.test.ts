@@ -48,8 +48,15 @@ const NAMESPACE = 'public/keyscope-dashboards';
 const BLOCKED_NAMESPACE = 'public/keyscope-dashboards-blocked';
 const MAX_UNACKED_PER_CONSUMER = 20;
 const STALL_THRESHOLD_MS = 2_000;
-/** KeyscopeOldestInflightTooOld's threshold is 60 s; the stuck messages must outlive it. */
-const OLDEST_INFLIGHT_ALERT_SECONDS = 60;
+const alertRules = (
+  parseYaml(readFileSync(new URL('../../dashboards/alerts.yml', import.meta.url), 'utf8')) as {
+    groups: { rules: { alert: string; expr: string }[] }[];
+  }
+).groups.flatMap((group) => group.rules);
+/** The stuck messages must outlive KeyscopeOldestInflightTooOld's threshold (seconds). */
+const OLDEST_INFLIGHT_ALERT_SECONDS = Number(
+  /> *(\d+)/.exec(alertRules.find((rule) => rule.alert === 'KeyscopeOldestInflightTooOld')?.expr ?? '')?.[1] ?? 'NaN',
+);
 const PRODUCE_SECONDS = 45;
 
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -397,6 +404,7 @@ describe('dashboards and alert rules on real data', () => {
   let startedAt = 0;
 
   beforeAll(async () => {
+    expect(OLDEST_INFLIGHT_ALERT_SECONDS, 'threshold of KeyscopeOldestInflightTooOld').toBeLessThan(120);
     const missing: string[] = [];
     if (!(await reachable(`${PROMETHEUS}/-/ready`))) missing.push(`Prometheus (${PROMETHEUS})`);
     if (!(await reachable(`${PULSAR_HTTP}/admin/v2/clusters`))) missing.push(`the Pulsar broker (${PULSAR_HTTP})`);
@@ -405,9 +413,7 @@ describe('dashboards and alert rules on real data', () => {
 
     const rules = await prometheus<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules', {});
     const loaded = rules.groups.flatMap((group) => group.rules.map((rule) => rule.name));
-    const ours = (parseYaml(readFileSync(new URL('../../dashboards/alerts.yml', import.meta.url), 'utf8')) as {
-      groups: { rules: { alert: string }[] }[];
-    }).groups.flatMap((group) => group.rules.map((rule) => rule.alert));
+    const ours = alertRules.map((rule) => rule.alert);
     expect(loaded, 'Prometheus must load dashboards/alerts.yml (rule_files)').toEqual(expect.arrayContaining(ours));
 
     for (const namespace of [NAMESPACE, BLOCKED_NAMESPACE]) {
