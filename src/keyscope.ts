@@ -49,18 +49,29 @@ const DEFAULTS = {
   sweepIntervalMs: 1_000,
 };
 
-// Monotonic, sub-millisecond, on the epoch scale that publish timestamps use.
-const timeOrigin = performance.timeOrigin;
-const defaultClock = (): number => timeOrigin + performance.now();
+/**
+ * Sub-millisecond and monotonic between sweeps, on the wall-clock scale that
+ * broker publish timestamps use: the offset to the wall clock is re-read on
+ * every sweep, so NTP adjustments do not accumulate into end-to-end latency.
+ */
+class WallAlignedClock {
+  private offset = Date.now() - performance.now();
+  readonly now = (): number => this.offset + performance.now();
+  realign(): void {
+    this.offset = Date.now() - performance.now();
+  }
+}
 
 export class Keyscope {
   private readonly pipeline: Pipeline;
   private readonly keys: KeyRenderer;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly defaultClock: WallAlignedClock | undefined;
 
   constructor(options: KeyscopeOptions = {}) {
     const resolved = validateOptions(options);
+    if (resolved.clock === undefined) this.defaultClock = new WallAlignedClock();
     const tracer = (resolved.tracerProvider ?? trace.getTracerProvider()).getTracer(PACKAGE_NAME, VERSION);
     this.keys = new KeyRenderer(resolved.keyPolicy, resolved.keyHashSecret);
     this.pipeline = new Pipeline({
@@ -71,8 +82,7 @@ export class Keyscope {
       }),
       metrics: new KeyscopeMetrics(resolved.registry),
       spans: new KeyscopeSpans(tracer, this.keys, resolved.consumerSpanRelation),
-      keys: this.keys,
-      clock: resolved.clock,
+      clock: resolved.clock ?? (this.defaultClock as WallAlignedClock).now,
       producerHook: resolved.producerHook,
       consumerHook: resolved.consumerHook,
     });
@@ -121,6 +131,7 @@ export class Keyscope {
   sweep(): void {
     if (this.closed) return;
     try {
+      this.defaultClock?.realign();
       const result = this.pipeline.tracker.sweep(this.pipeline.clock());
       const policy = this.keys.policy;
       this.pipeline.metrics.applySweep(result, (key, rank) => (policy === 'none' ? String(rank) : (this.keys.render(key) ?? String(rank))));
@@ -166,7 +177,7 @@ interface ResolvedOptions {
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
   sweepIntervalMs: number;
-  clock: () => number;
+  clock: (() => number) | undefined;
 }
 
 function validateOptions(options: KeyscopeOptions): ResolvedOptions {
@@ -217,6 +228,6 @@ function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     producerHook: fn<ProducerHook>('producerHook', o.producerHook),
     consumerHook: fn<ConsumerHook>('consumerHook', o.consumerHook),
     sweepIntervalMs: positive('sweepIntervalMs', o.sweepIntervalMs, DEFAULTS.sweepIntervalMs, false),
-    clock: fn<() => number>('clock', o.clock) ?? defaultClock,
+    clock: fn<() => number>('clock', o.clock),
   };
 }

@@ -5,7 +5,6 @@
  */
 import { diag, type Span, type Tracer } from '@opentelemetry/api';
 import type { ContextErrorReason, IncomingStamps } from '../context/incoming.js';
-import type { KeyRenderer } from '../telemetry/keyPolicy.js';
 import type { KeyscopeMetrics } from '../telemetry/metrics.js';
 import type { KeyscopeSpans } from '../telemetry/spans.js';
 import type { Delivery, Tracker } from '../tracking/tracker.js';
@@ -33,7 +32,6 @@ export interface PipelineParts {
   tracker: Tracker;
   metrics: KeyscopeMetrics;
   spans: KeyscopeSpans;
-  keys: KeyRenderer;
   clock: () => number;
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
@@ -43,7 +41,6 @@ export class Pipeline {
   readonly tracker: Tracker;
   readonly metrics: KeyscopeMetrics;
   readonly spans: KeyscopeSpans;
-  readonly keys: KeyRenderer;
   readonly clock: () => number;
   readonly producerHook: ProducerHook | undefined;
   readonly consumerHook: ConsumerHook | undefined;
@@ -60,7 +57,6 @@ export class Pipeline {
     this.tracker = parts.tracker;
     this.metrics = parts.metrics;
     this.spans = parts.spans;
-    this.keys = parts.keys;
     this.clock = parts.clock;
     this.producerHook = parts.producerHook;
     this.consumerHook = parts.consumerHook;
