@@ -9,6 +9,8 @@ import {
   VariableRefresh,
   VariableSort,
   DashboardCursorSync,
+  DashboardLinkBuilder,
+  DashboardLinkType,
   type Dashboard,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat, QueryEditorMode } from '@grafana/grafana-foundation-sdk/prometheus';
@@ -243,6 +245,15 @@ export function newDashboard(options: { uid: string; title: string; description:
     .refresh('30s')
     .time({ from: 'now-1h', to: 'now' })
     .timezone('browser')
+    // The other keyscope dashboards, keeping the time range and variables.
+    .link(
+      new DashboardLinkBuilder('Keyscope')
+        .type(DashboardLinkType.Dashboards)
+        .tags(['keyscope'])
+        .asDropdown(true)
+        .includeVars(true)
+        .keepTime(true),
+    )
     .withVariable(datasourceVariable());
 }
 
