@@ -18,10 +18,24 @@ export type ContextErrorReason =
   | 'internal_error';
 
 const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const SEQ_PATTERN = /^[0-9]{1,16}$/;
+/** Longest decimal seq accepted: 15 digits always fit a safe integer. */
+const MAX_SEQ_DIGITS = 15;
 /** Propagator fields that carry no span context by themselves. */
 const NON_TRACE_FIELDS = new Set(['baggage', 'tracestate']);
 const EMPTY_PROPERTIES: PropertyMap = Object.freeze({}) as PropertyMap;
+
+/** A decimal seq as a number, or -1 when it is not 1 to 15 ASCII digits. */
+function parseSeq(text: string): number {
+  const length = text.length;
+  if (length === 0 || length > MAX_SEQ_DIGITS) return -1;
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
 
 /**
  * Result of reading one message. Reused by its owner for every message (the
@@ -38,6 +52,8 @@ export class IncomingStamps {
   firstError: ContextErrorReason | undefined = undefined;
   secondError: ContextErrorReason | undefined = undefined;
   private readonly getter = new PropertyGetter();
+  /** The last producer id that passed validation: consecutive messages usually share it. */
+  private lastValidProducer = '';
 
   read(properties: unknown): this {
     this.producer = undefined;
@@ -59,12 +75,15 @@ export class IncomingStamps {
     const seqText = getter.get(carrier, SEQ_PROPERTY);
     if (getter.problem !== undefined) this.report(getter.problem);
     if (producer !== undefined) {
-      if (PRODUCER_ID_PATTERN.test(producer)) this.producer = producer;
-      else this.report('invalid_producer');
+      if (producer === this.lastValidProducer || PRODUCER_ID_PATTERN.test(producer)) {
+        this.producer = this.lastValidProducer = producer;
+      } else {
+        this.report('invalid_producer');
+      }
     }
     if (seqText !== undefined) {
-      const seq = SEQ_PATTERN.test(seqText) ? Number(seqText) : Number.NaN;
-      if (Number.isSafeInteger(seq)) this.seq = seq;
+      const seq = parseSeq(seqText);
+      if (seq >= 0) this.seq = seq;
       else this.report('invalid_seq');
     }
     // Stamps only make sense together.

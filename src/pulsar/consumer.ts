@@ -86,7 +86,7 @@ export class ConsumerInstrumentation {
       return message;
     };
     const wrapped = overlay(consumer, {
-      receive: (...args: [number?]) => raw.receive(...args).then(deliverOne),
+      receive: (timeout?: number) => (timeout === undefined ? raw.receive() : raw.receive(timeout)).then(deliverOne),
       batchReceive: () => {
         const batch = raw.batchReceive?.();
         if (batch === undefined) throw new TypeError('batchReceive is not supported by this consumer');

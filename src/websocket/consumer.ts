@@ -22,7 +22,7 @@
  * Acks are fire-and-forget in the WebSocket API (no broker reply), so
  * acknowledge() resolves once the ack is handed to the socket or buffered.
  */
-import { ReceiveTimeoutError, ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, UnsubscribeError } from './errors.js';
+import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, UnsubscribeError } from './errors.js';
 import type { Connection } from './connection.js';
 import {
   decodeConsumerFrame,
@@ -32,6 +32,7 @@ import {
   END_OF_TOPIC_QUERY_FRAME,
   UNSUBSCRIBE_FRAME,
 } from './codec.js';
+import { Inbox } from './inbox.js';
 import type { Logger } from './logger.js';
 import { WebSocketMessage } from './message.js';
 import { toWebSocketMessageId } from './message-id.js';
@@ -51,12 +52,6 @@ export interface ConsumerSettings {
 /** Acks/nacks written while disconnected, sent after the reconnect; beyond this the broker's redelivery covers them. */
 const MAX_BUFFERED_COMMANDS = 10_000;
 
-interface Receiver {
-  resolve: (message: WebSocketMessage) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 interface UnsubscribeRequest {
   resolve: () => void;
   reject: (error: Error) => void;
@@ -67,14 +62,11 @@ export class WebSocketConsumer {
   private readonly logger: Logger;
   private connection!: Connection;
   private readonly onClosed: (consumer: WebSocketConsumer) => void;
-  private queue: WebSocketMessage[] = [];
-  private queueHead = 0;
-  private receivers: Receiver[] = [];
+  private readonly inbox: Inbox<WebSocketMessage>;
   private outstandingPermits = 0;
   private takenSinceLastPermit = 0;
   private bufferedCommands: string[] = [];
   private droppedCommands = 0;
-  private dispatching = false;
   private closed = false;
   private unsubscribeRequest: UnsubscribeRequest | undefined;
 
@@ -83,6 +75,16 @@ export class WebSocketConsumer {
     this.settings = settings;
     this.logger = logger;
     this.onClosed = onClosed;
+    const listener = settings.listener;
+    this.inbox = new Inbox<WebSocketMessage>({
+      listener: listener === undefined ? undefined : (message) => listener(message, this),
+      onTaken: () => this.noteTaken(),
+      onListenerError: (message, error) =>
+        this.logger.error(
+          `consumer ${this.settings.topic}: listener threw for message ${message.getMessageId().toString()}: ` +
+            `${error instanceof Error ? error.message : String(error)}. The message stays unacknowledged unless the listener acked it.`,
+        ),
+    });
   }
 
   /** @internal */
@@ -106,7 +108,7 @@ export class WebSocketConsumer {
     }
     this.outstandingPermits = 0;
     this.takenSinceLastPermit = 0;
-    this.grantPermits(this.settings.receiverQueueSize - this.bufferedCount());
+    this.grantPermits(this.settings.receiverQueueSize - this.inbox.size);
   }
 
   /** @internal */
@@ -120,7 +122,7 @@ export class WebSocketConsumer {
     }
     if (decoded.kind === 'message') {
       this.outstandingPermits = Math.max(0, this.outstandingPermits - 1);
-      this.enqueue(new WebSocketMessage(decoded.frame, this.settings.topic));
+      this.inbox.push(new WebSocketMessage(decoded.frame, this.settings.topic));
     } else if (decoded.kind === 'endOfTopic') {
       const request = this.unsubscribeRequest;
       this.unsubscribeRequest = undefined;
@@ -132,9 +134,7 @@ export class WebSocketConsumer {
 
   /** @internal unhanded messages will be redelivered by the broker; drop them to keep per-key order. */
   handleDisconnect(reason: Error): void {
-    const discarded = this.bufferedCount();
-    this.queue = [];
-    this.queueHead = 0;
+    const discarded = this.inbox.clear();
     this.outstandingPermits = 0;
     if (discarded > 0) {
       this.logger.info(`consumer ${this.settings.topic}: discarded ${discarded} buffered messages on disconnect; the broker redelivers them`);
@@ -150,19 +150,7 @@ export class WebSocketConsumer {
     if (this.settings.listener !== undefined) {
       return Promise.reject(new InvalidConfigurationError('receive() cannot be used on a consumer created with a listener'));
     }
-    const message = this.take();
-    if (message !== undefined) return Promise.resolve(message);
-    return new Promise<WebSocketMessage>((resolve, reject) => {
-      const receiver: Receiver = { resolve, reject, timer: undefined };
-      if (timeout !== undefined && timeout > 0) {
-        receiver.timer = setTimeout(() => {
-          this.receivers = this.receivers.filter((r) => r !== receiver);
-          reject(new ReceiveTimeoutError(timeout));
-        }, timeout);
-        receiver.timer.unref();
-      }
-      this.receivers.push(receiver);
-    });
+    return this.inbox.receive(timeout);
   }
 
   /**
@@ -176,7 +164,7 @@ export class WebSocketConsumer {
     }
     const { maxNumMessages, timeoutMs } = this.settings.batchReceive;
     const deadline = Date.now() + timeoutMs;
-    while (this.bufferedCount() < maxNumMessages && Date.now() < deadline && !this.closed) {
+    while (this.inbox.size < maxNumMessages && Date.now() < deadline && !this.closed) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(5, deadline - Date.now()));
         timer.unref();
@@ -184,7 +172,7 @@ export class WebSocketConsumer {
     }
     const batch: WebSocketMessage[] = [];
     while (batch.length < maxNumMessages) {
-      const message = this.take();
+      const message = this.inbox.take();
       if (message === undefined) break;
       batch.push(message);
     }
@@ -280,13 +268,7 @@ export class WebSocketConsumer {
   async close(): Promise<null> {
     if (this.closed) return null;
     this.closed = true;
-    const closedError = new ClosedError(`Consumer for ${this.settings.topic}`);
-    for (const receiver of this.receivers.splice(0)) {
-      if (receiver.timer !== undefined) clearTimeout(receiver.timer);
-      receiver.reject(closedError);
-    }
-    this.queue = [];
-    this.queueHead = 0;
+    this.inbox.close(new ClosedError(`Consumer for ${this.settings.topic}`));
     await this.connection.close();
     this.onClosed(this);
     return null;
@@ -298,61 +280,12 @@ export class WebSocketConsumer {
     else this.droppedCommands++;
   }
 
-  private enqueue(message: WebSocketMessage): void {
-    if (this.closed) return;
-    const receiver = this.receivers.shift();
-    if (receiver !== undefined) {
-      if (receiver.timer !== undefined) clearTimeout(receiver.timer);
-      this.noteTaken();
-      receiver.resolve(message);
-      return;
-    }
-    this.queue.push(message);
-    if (this.settings.listener !== undefined && !this.dispatching) void this.dispatch(this.settings.listener);
-  }
-
-  private take(): WebSocketMessage | undefined {
-    if (this.queueHead >= this.queue.length) return undefined;
-    const message = this.queue[this.queueHead]!;
-    this.queue[this.queueHead] = undefined as unknown as WebSocketMessage;
-    this.queueHead++;
-    // Compact now and then instead of shift() per message.
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    this.noteTaken();
-    return message;
-  }
-
-  private bufferedCount(): number {
-    return this.queue.length - this.queueHead;
-  }
-
-  private async dispatch(listener: MessageListener): Promise<void> {
-    this.dispatching = true;
-    try {
-      for (let message = this.take(); message !== undefined && !this.closed; message = this.take()) {
-        try {
-          await listener(message, this);
-        } catch (error) {
-          this.logger.error(
-            `consumer ${this.settings.topic}: listener threw for message ${message.getMessageId().toString()}: ` +
-              `${error instanceof Error ? error.message : String(error)}. The message stays unacknowledged unless the listener acked it.`,
-          );
-        }
-      }
-    } finally {
-      this.dispatching = false;
-    }
-  }
-
   // Re-grant permits in batches of half the queue, like pulsar-client's flow commands.
   private noteTaken(): void {
     this.takenSinceLastPermit++;
     const threshold = Math.max(1, Math.floor(this.settings.receiverQueueSize / 2));
     if (this.takenSinceLastPermit >= threshold) {
-      const room = this.settings.receiverQueueSize - this.bufferedCount() - this.outstandingPermits;
+      const room = this.settings.receiverQueueSize - this.inbox.size - this.outstandingPermits;
       this.takenSinceLastPermit = 0;
       this.grantPermits(room);
     }
