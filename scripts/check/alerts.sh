@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# needs: stack (promtool comes with the prometheus package that stack:up installs)
 # Validates the Prometheus alert rules and runs their unit tests with promtool
 # (Debian package `prometheus`).
 set -euo pipefail

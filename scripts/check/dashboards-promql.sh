@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# needs: stack (promtool comes with the prometheus package that stack:up installs)
 # Parses every Grafana panel query with Prometheus's PromQL parser
 # (promtool check rules on the queries written as recording rules).
 set -euo pipefail
