@@ -148,6 +148,11 @@ export class Keyscope {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     try {
+      // End what is still in flight, so no span stays open and no message stays referenced.
+      for (const delivery of [...this.pipeline.deliveries.values()]) {
+        if (delivery instanceof ConsumerDelivery) delivery.owner.releaseAll();
+      }
+      this.pipeline.deliveries.clear();
       this.pipeline.metrics.withdraw();
     } catch (error) {
       logInternal(error);

@@ -287,6 +287,20 @@ describe('options and lifecycle', () => {
     expect(h.tracing.spans()).toHaveLength(0);
   });
 
+  it('close() ends the spans of messages still in flight and lets go of them', async () => {
+    h = harness();
+    const consumer = await h.client.subscribe({ topic: 't', subscription: 's' });
+    const producer = await h.client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('held'), partitionKey: 'k' });
+    const msg = await consumer.receive();
+    expect(h.tracing.byName('process t')).toHaveLength(0);
+    h.keyscope.close();
+    const [processSpan] = h.tracing.byName('process t');
+    expect(processSpan?.events.map((e) => e.attributes?.['messaging.operation.name'])).toEqual(['closed']);
+    expect(h.keyscope.internalPipeline.deliveries.size).toBe(0);
+    await expect(consumer.acknowledge(msg)).resolves.toBeNull();
+  });
+
   it('keeps instanceof and unknown members of the wrapped objects', async () => {
     h = harness();
     const { FakeProducer, FakeConsumer } = await import('../support/fakePulsar.js');
