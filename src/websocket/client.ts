@@ -6,12 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { Connection } from './connection.js';
 import type { ConnectionHandlers, TlsOptions } from './connection.js';
-import type { WebSocketClientConfig, WebSocketConsumerConfig, WebSocketProducerConfig } from './config.js';
+import type { WebSocketClientConfig, WebSocketConsumerConfig, WebSocketProducerConfig, WebSocketReaderConfig } from './config.js';
 import { WebSocketConsumer } from './consumer.js';
 import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError } from './errors.js';
 import { createLogger, LogLevel } from './logger.js';
 import type { Logger } from './logger.js';
+import { WebSocketMessageId, toWebSocketMessageId } from './message-id.js';
 import { WebSocketProducer } from './producer.js';
+import { WebSocketReader } from './reader.js';
 import { parseTopicName } from './topic.js';
 
 /** The WebSocket service caps the receiver queue at 1000. */
@@ -43,6 +45,7 @@ export class WebSocketClient {
   private readonly tls: TlsOptions;
   private readonly producers = new Set<WebSocketProducer>();
   private readonly consumers = new Set<WebSocketConsumer>();
+  private readonly readers = new Set<WebSocketReader>();
   private closed = false;
 
   constructor(config: WebSocketClientConfig) {
@@ -138,11 +141,44 @@ export class WebSocketClient {
     return consumer;
   }
 
-  /** The WebSocket reader endpoint is not implemented by this client. */
-  createReader(_config: unknown): Promise<never> {
-    return Promise.reject(
-      new NotSupportedByWebSocketError('createReader()', 'not implemented by WebSocketClient; subscribe with an Exclusive subscription instead'),
+  async createReader(config: WebSocketReaderConfig): Promise<WebSocketReader> {
+    this.assertOpen();
+    if (config === null || typeof config !== 'object') throw new InvalidConfigurationError('createReader needs a config object');
+    rejectIfSet(config, {
+      subscriptionRolePrefix: 'subscriptionRolePrefix',
+      readCompacted: 'readCompacted',
+      privateKeyPath: 'end-to-end encryption',
+    });
+    if (config.startMessageId === undefined) {
+      throw new InvalidConfigurationError('createReader needs startMessageId, e.g. MessageId.earliest() or WebSocketMessageId.earliest()');
+    }
+    const topic = parseTopicName(config.topic);
+    const reader = new WebSocketReader(
+      { topic: topic.full, listener: config.listener, startPosition: startPositionOf(toWebSocketMessageId(config.startMessageId)) },
+      this.logger,
+      (r) => this.readers.delete(r),
     );
+    const params = new URLSearchParams();
+    params.set('receiverQueueSize', String(Math.min(positiveOr(config.receiverQueueSize, MAX_RECEIVER_QUEUE_SIZE, 'receiverQueueSize'), MAX_RECEIVER_QUEUE_SIZE)));
+    if (config.readerName) params.set('readerName', config.readerName);
+    const base = `reader/${topic.path}`;
+    const connection = this.connection(base, params, `reader ${topic.full}`, {
+      onOpen: () => undefined,
+      onMessage: (text) => reader.handleMessage(text),
+      onDisconnect: () => reader.handleDisconnect(),
+    }, () => {
+      params.set('messageId', reader.startPosition());
+      return `${this.baseUrl}/ws/v2/${base}?${params.toString()}`;
+    });
+    reader.attach(connection);
+    this.readers.add(reader);
+    try {
+      await connection.open();
+    } catch (error) {
+      this.readers.delete(reader);
+      throw error;
+    }
+    return reader;
   }
 
   /** Partition topic names via the admin REST API (the topic itself when not partitioned). */
@@ -168,15 +204,23 @@ export class WebSocketClient {
     this.closed = true;
     await Promise.all([...this.producers].map((p) => p.close()));
     await Promise.all([...this.consumers].map((c) => c.close()));
+    await Promise.all([...this.readers].map((r) => r.close()));
     return null;
   }
 
-  private connection(endpoint: string, params: URLSearchParams, description: string, handlers: ConnectionHandlers): Connection {
+  private connection(
+    endpoint: string,
+    params: URLSearchParams,
+    description: string,
+    handlers: ConnectionHandlers,
+    resolveUrl?: () => string,
+  ): Connection {
     const query = params.toString();
     const config = this.config;
     return new Connection(
       {
         url: `${this.baseUrl}/ws/v2/${endpoint}${query ? `?${query}` : ''}`,
+        ...(resolveUrl ? { resolveUrl } : {}),
         headers: () => this.headers(),
         operationTimeoutMs: this.operationTimeoutMs,
         connectionTimeoutMs: positiveOr(config.connectionTimeoutMs, 10_000, 'connectionTimeoutMs'),
@@ -228,6 +272,13 @@ function normalizeServiceUrl(serviceUrl: string): { ws: string; http: string } {
   }
   const rest = `//${url.host}${url.pathname.replace(/\/+$/, '')}`;
   return { ws: `${mapped[0]}${rest}`, http: `${mapped[1]}${rest}` };
+}
+
+/** The reader endpoint's `messageId` parameter. */
+function startPositionOf(id: WebSocketMessageId): string {
+  if (id.equals(WebSocketMessageId.earliest())) return 'earliest';
+  if (id.equals(WebSocketMessageId.latest())) return 'latest';
+  return id.toBase64();
 }
 
 function producerParams(config: WebSocketProducerConfig): { topic: ReturnType<typeof parseTopicName>; params: URLSearchParams } {

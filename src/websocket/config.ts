@@ -13,6 +13,7 @@
  */
 import type { LogHandler, LogLevel } from './logger.js';
 import type { MessageListener } from './consumer.js';
+import type { ReaderListener } from './reader.js';
 
 export interface WebSocketClientConfig {
   /** The broker's (or WebSocket proxy's) HTTP service URL: http(s)://host:8080, or ws(s)://host:8080. */
@@ -134,4 +135,18 @@ export interface WebSocketConsumerConfig {
     stickyRanges?: { start: number; end: number }[];
   };
   replicateSubscriptionState?: boolean;
+}
+
+export interface WebSocketReaderConfig {
+  topic: string;
+  /** Exclusive, as in pulsar-client: the reader starts after this message. Any MessageId with serialize(). */
+  startMessageId: { serialize(): Buffer };
+  /** Default 1000, at most 1000 (WebSocket service limit). */
+  receiverQueueSize?: number;
+  readerName?: string;
+  subscriptionRolePrefix?: string;
+  readCompacted?: boolean;
+  listener?: ReaderListener;
+  privateKeyPath?: string;
+  cryptoFailureAction?: 'FAIL' | 'DISCARD' | 'CONSUME';
 }

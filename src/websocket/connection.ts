@@ -20,6 +20,8 @@ import type { Logger } from './logger.js';
 
 export interface ConnectionOptions {
   url: string;
+  /** When set, called before every attempt instead of using `url` (a reader resumes where it stopped). */
+  resolveUrl?: () => string;
   /** Resolved before every attempt, so a token provider can refresh tokens. */
   headers: () => Promise<Record<string, string>>;
   operationTimeoutMs: number;
@@ -218,8 +220,9 @@ export class Connection {
 
   private async attemptOnce(): Promise<WebSocket> {
     const headers = await this.options.headers();
+    const url = this.options.resolveUrl?.() ?? this.options.url;
     return new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(this.options.url, {
+      const socket = new WebSocket(url, {
         headers,
         handshakeTimeout: this.options.connectionTimeoutMs,
         perMessageDeflate: false,
@@ -248,7 +251,7 @@ export class Connection {
           size += chunk.length;
         });
         const finish = (): void => {
-          fail(connectionErrorForStatus(this.options.url, response.statusCode ?? 0, brokerReason(Buffer.concat(chunks).toString('utf8'))));
+          fail(connectionErrorForStatus(url, response.statusCode ?? 0, brokerReason(Buffer.concat(chunks).toString('utf8'))));
           request.destroy();
         };
         response.once('end', finish);
@@ -256,7 +259,7 @@ export class Connection {
         response.once('aborted', finish);
       });
       socket.once('error', (error) => {
-        fail(new ConnectionError(this.options.url, `WebSocket connection to ${redactUrl(this.options.url)} failed: ${error.message}`, undefined, { cause: error }));
+        fail(new ConnectionError(url, `WebSocket connection to ${redactUrl(url)} failed: ${error.message}`, undefined, { cause: error }));
       });
     });
   }

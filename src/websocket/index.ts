@@ -2,6 +2,8 @@ export { WebSocketClient, MAX_RECEIVER_QUEUE_SIZE } from './client.js';
 export { WebSocketProducer } from './producer.js';
 export { WebSocketConsumer } from './consumer.js';
 export type { MessageListener } from './consumer.js';
+export { WebSocketReader } from './reader.js';
+export type { ReaderListener } from './reader.js';
 export { WebSocketMessage } from './message.js';
 export { WebSocketMessageId } from './message-id.js';
 export { LogLevel } from './logger.js';
@@ -11,6 +13,7 @@ export type {
   WebSocketClientConfig,
   WebSocketProducerConfig,
   WebSocketConsumerConfig,
+  WebSocketReaderConfig,
   DeadLetterPolicy,
   SubscriptionType,
   InitialPosition,

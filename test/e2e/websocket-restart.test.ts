@@ -6,6 +6,7 @@
  * Slow (a broker restart takes tens of seconds), so it lives in its own file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketMessageId } from '../../src/websocket/index.js';
 import type { WebSocketClient } from '../../src/websocket/index.js';
 import { brokerHealthy, newClient, requireBroker, runNpmScript, sleep, uniqueTopic, waitFor } from './helpers/broker.js';
 
@@ -35,6 +36,17 @@ describe('broker restart mid-stream', () => {
         const payload = message.getData().toString();
         received.set(payload, (received.get(payload) ?? 0) + 1);
         await c.acknowledge(message);
+      },
+    });
+    // A reader resumes after the last message it handed out: every entry exactly once.
+    const readIds: string[] = [];
+    const readPayloads = new Set<string>();
+    const reader = await client.createReader({
+      topic,
+      startMessageId: WebSocketMessageId.earliest(),
+      listener: (message) => {
+        readIds.push(message.getMessageId().toString());
+        readPayloads.add(message.getData().toString());
       },
     });
     const producer = await client.createProducer({ topic, sendTimeoutMs: 180_000, maxPendingMessages: 200, blockIfQueueFull: true });
@@ -78,18 +90,22 @@ describe('broker restart mid-stream', () => {
     await Promise.all(inFlight);
 
     await waitFor(() => [...resolved].every((p) => received.has(p)), 90_000, 'every acknowledged send to be consumed');
+    await waitFor(() => [...resolved].every((p) => readPayloads.has(p)), 30_000, 'the reader to read every acknowledged send');
     const duplicates = [...received.values()].filter((n) => n > 1).length;
     console.log(
       `restart test: ${sequence} sends (${issuedWhileDown} issued while disconnected), ${resolved.size} resolved (${resolvedBeforeStop} before the stop), ` +
         `${rejected.size} rejected ${JSON.stringify([...new Set(rejected.values())])}, ` +
-        `${received.size} distinct received, ${duplicates} delivered more than once`,
+        `${received.size} distinct received, ${duplicates} delivered more than once; reader read ${readIds.length} entries`,
     );
     expect(issuedWhileDown).toBeGreaterThan(0); // the queue-and-resend path was exercised
     expect(resolved.size).toBeGreaterThan(resolvedBeforeStop);
     expect([...resolved].filter((p) => !received.has(p))).toEqual([]);
+    expect(readIds.length).toBe(new Set(readIds).size); // no entry read twice across the restart
+    expect(reader.isConnected()).toBe(true);
     expect(producer.isConnected()).toBe(true);
     expect(consumer.isConnected()).toBe(true);
     await producer.close();
     await consumer.close();
+    await reader.close();
   });
 });

@@ -3,7 +3,7 @@
  * the orchestrator rely on, verified through the broker's WebSocket API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionError, NotSupportedByWebSocketError } from '../../src/websocket/index.js';
+import { ConnectionError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketMessageId } from '../../src/websocket/index.js';
 import type { WebSocketClient, WebSocketConsumer, WebSocketMessage } from '../../src/websocket/index.js';
 import { newClient, receiveAll, receiveNothing, requireBroker, sleep, uniqueName, uniqueTopic, waitFor } from './helpers/broker.js';
 
@@ -297,6 +297,22 @@ describe('WebSocketClient against a real broker', () => {
     expect(message?.getData().toString()).toBe('after');
     await again.close();
     await producer.close();
+  });
+
+  it('reads a topic from the earliest message, and after a given message id', async () => {
+    const topic = uniqueTopic('reader');
+    const producer = await client.createProducer({ topic });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await producer.send({ data: Buffer.from(`r${i}`) }));
+    const fromStart = await client.createReader({ topic, startMessageId: WebSocketMessageId.earliest() });
+    const all = [];
+    for (let i = 0; i < 5; i++) all.push((await fromStart.readNext(10_000)).getData().toString());
+    expect(all).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    await expect(fromStart.readNext(300)).rejects.toThrow(ReceiveTimeoutError);
+    // pulsar-client semantics: the start message id is exclusive
+    const afterSecond = await client.createReader({ topic, startMessageId: ids[1]! });
+    expect((await afterSecond.readNext(10_000)).getData().toString()).toBe('r2');
+    await Promise.all([fromStart.close(), afterSecond.close(), producer.close()]);
   });
 
   it('fails clearly on what the WebSocket API cannot do', async () => {

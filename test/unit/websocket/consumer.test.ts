@@ -174,6 +174,5 @@ describe('WebSocketConsumer', () => {
     ).rejects.toThrow(/AUTO_SPLIT/);
     await expect(client.subscribe({ topic: 't', subscription: 's3', topics: ['a', 'b'] })).rejects.toThrow(NotSupportedByWebSocketError);
     await expect(client.subscribe({ topic: 't', subscription: 's4', ackTimeoutMs: 10 })).rejects.toThrow(InvalidConfigurationError);
-    await expect(client.createReader({})).rejects.toThrow(NotSupportedByWebSocketError);
   });
 });

@@ -84,7 +84,7 @@ export class FakeBroker {
     await this.listen(this.port);
   }
 
-  latest(kind: 'producer' | 'consumer'): FakeSession {
+  latest(kind: 'producer' | 'consumer' | 'reader'): FakeSession {
     const session = [...this.sessions].reverse().find((s) => s.path.includes(`/ws/v2/${kind}/`));
     if (!session) throw new Error(`no ${kind} session`);
     return session;

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketClient, WebSocketMessageId } from '../../../src/websocket/index.js';
+import { FakeBroker, messageIdBase64, waitUntil } from './fake-broker.js';
+
+const quiet = { log: () => undefined };
+let broker: FakeBroker;
+let client: WebSocketClient;
+
+afterEach(async () => {
+  await client?.close();
+  await broker?.close();
+});
+
+describe('WebSocketReader', () => {
+  it('opens the reader endpoint at the start position and frees the push window as messages are taken', async () => {
+    broker = await FakeBroker.start();
+    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const reader = await client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest(), receiverQueueSize: 5000, readerName: 'r' });
+    const session = broker.latest('reader');
+    expect(session.path).toBe('/ws/v2/reader/persistent/public/default/t');
+    expect(Object.fromEntries(session.query)).toEqual({ receiverQueueSize: '1000', readerName: 'r', messageId: 'earliest' });
+    const id = broker.deliver(session, { payload: 'one' });
+    const message = await reader.readNext(1000);
+    expect(message.getData().toString()).toBe('one');
+    await waitUntil(() => session.received.length === 1);
+    expect(session.received[0]).toEqual({ messageId: id });
+    await expect(reader.readNext(30)).rejects.toThrow(ReceiveTimeoutError);
+  });
+
+  it('resumes after the last message taken when the connection comes back', async () => {
+    broker = await FakeBroker.start();
+    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
+    const start = WebSocketMessageId.fromBase64(messageIdBase64(1000));
+    const reader = await client.createReader({ topic: 't', startMessageId: start });
+    expect(broker.latest('reader').query.get('messageId')).toBe(messageIdBase64(1000));
+    const first = broker.latest('reader');
+    const takenId = broker.deliver(first, { payload: 'taken' });
+    await reader.readNext(1000);
+    broker.deliver(first, { payload: 'buffered, not taken' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await broker.stop();
+    await waitUntil(() => !reader.isConnected(), 2000, 'disconnect');
+    await broker.restart();
+    await waitUntil(() => broker.sessions.length === 2, 5000, 'reconnect');
+    expect(broker.latest('reader').query.get('messageId')).toBe(takenId);
+    await expect(reader.readNext(30)).rejects.toThrow(ReceiveTimeoutError); // the buffer was dropped
+  });
+
+  it('calls a listener and rejects what it cannot do', async () => {
+    broker = await FakeBroker.start();
+    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const seen: string[] = [];
+    const reader = await client.createReader({
+      topic: 't',
+      startMessageId: WebSocketMessageId.latest(),
+      listener: (message) => void seen.push(message.getData().toString()),
+    });
+    expect(broker.latest('reader').query.get('messageId')).toBe('latest');
+    broker.deliver(broker.latest('reader'), { payload: 'a' });
+    broker.deliver(broker.latest('reader'), { payload: 'b' });
+    await waitUntil(() => seen.length === 2);
+    expect(seen).toEqual(['a', 'b']);
+    await expect(reader.readNext()).rejects.toThrow(InvalidConfigurationError);
+    expect(() => reader.hasNext()).toThrow(NotSupportedByWebSocketError);
+    await expect(reader.seek(WebSocketMessageId.earliest())).rejects.toThrow(NotSupportedByWebSocketError);
+    await expect(client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest(), readCompacted: true })).rejects.toThrow(
+      NotSupportedByWebSocketError,
+    );
+  });
+});
