@@ -1,7 +1,7 @@
 /**
  * WebSocketClient: pulsar-client's Client API over Pulsar's WebSocket API.
- * Each producer and consumer is one WebSocket connection to the broker's
- * `/ws/v2/producer|consumer/...` endpoint.
+ * Each producer, consumer and reader is one WebSocket connection to the broker's
+ * `/ws/v2/producer|consumer|reader/...` endpoint.
  */
 import { readFileSync } from 'node:fs';
 import { Connection } from './connection.js';
