@@ -6,7 +6,6 @@
 import {
   INVALID_TRACEID,
   SpanKind,
-  isSpanContextValid,
   SpanStatusCode,
   TraceFlags,
   trace,
@@ -152,10 +151,12 @@ export function recordError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
 
-/** False for the spans of a no-op tracer (tracing off), whose context carries nothing to propagate. */
+/**
+ * False for the spans of a no-op tracer (tracing off), whose context carries
+ * nothing to propagate. (Propagators validate the ids themselves.)
+ */
 export function hasContext(span: Span): boolean {
-  const spanContext = span.spanContext();
-  return spanContext.traceId !== INVALID_TRACEID && isSpanContextValid(spanContext);
+  return span.spanContext().traceId !== INVALID_TRACEID;
 }
 
 /** The trace id of a sampled span, for exemplars; undefined otherwise. */
