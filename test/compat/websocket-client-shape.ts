@@ -2,7 +2,7 @@
  * Type-level check: the WebSocket client's objects go through the wrappers
  * and come back with their own types.
  */
-import { Keyscope, WebSocketClient, type WebSocketConsumer, type WebSocketProducer } from '../../src/index.js';
+import { Keyscope, WebSocketClient, WebSocketMessageId, type WebSocketConsumer, type WebSocketProducer, type WebSocketReader } from '../../src/index.js';
 
 export async function websocketClientThroughWrappers(keyscope: Keyscope, client: WebSocketClient): Promise<void> {
   const instrumented: WebSocketClient = keyscope.instrumentClient(client);
@@ -11,5 +11,7 @@ export async function websocketClientThroughWrappers(keyscope: Keyscope, client:
   const message = await consumer.receive();
   await keyscope.process(message, () => consumer.acknowledge(message));
   await producer.send({ data: Buffer.from('x') });
+  const reader: WebSocketReader = await instrumented.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest() });
+  await reader.readNext();
   void instrumented;
 }
