@@ -14,8 +14,7 @@ export type ContextErrorReason =
   | 'malformed_trace_context'
   | 'invalid_seq'
   | 'invalid_producer'
-  | 'reserved_property_present'
-  | 'internal_error';
+  | 'reserved_property_present';
 
 const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Longest decimal seq accepted: 15 digits always fit a safe integer. */
