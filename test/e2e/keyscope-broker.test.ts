@@ -138,4 +138,23 @@ describe('keyscope through the real broker', () => {
     await producer.close();
     await Promise.all(consumers.map((c) => c.close()));
   });
+
+  it('counts a negative ack and the broker redelivery it causes', async () => {
+    const topic = uniqueTopic('ks-nack');
+    const subscription = 'retry';
+    const consumer = await client.subscribe({ topic, subscription, subscriptionType: 'Shared', nAckRedeliverTimeoutMs: 100 });
+    const producer = await client.createProducer({ topic });
+    await producer.send({ data: Buffer.from('once more'), partitionKey: 'subscriber-9' });
+    const first = await consumer.receive(10_000);
+    consumer.negativeAcknowledge(first);
+    const again = await consumer.receive(10_000);
+    expect(again.getRedeliveryCount()).toBe(1);
+    await consumer.acknowledge(again);
+    const labels = { topic, subscription };
+    expect(await metricValue('keyscope_messages_nacked_total', labels)).toBe(1);
+    expect(await metricValue('keyscope_messages_acked_total', labels)).toBe(1);
+    expect(await metricValue('keyscope_redeliveries_total', labels)).toBe(1);
+    await producer.close();
+    await consumer.close();
+  });
 });
