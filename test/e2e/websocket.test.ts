@@ -315,6 +315,15 @@ describe('WebSocketClient against a real broker', () => {
     await Promise.all([fromStart.close(), afterSecond.close(), producer.close()]);
   });
 
+  it('keeps a connection whose keep-alive pings the broker answers', async () => {
+    const pinging = newClient({ keepAliveIntervalMs: 100 });
+    const producer = await pinging.createProducer({ topic: uniqueTopic('keepalive') });
+    await sleep(1000); // ten pings; a missing pong would drop the connection
+    expect(producer.isConnected()).toBe(true);
+    await producer.send({ data: Buffer.from('still here') });
+    await pinging.close();
+  });
+
   it('fails clearly on what the WebSocket API cannot do', async () => {
     const topic = uniqueTopic('unsupported');
     const consumer = await client.subscribe({ topic, subscription: 's' });
