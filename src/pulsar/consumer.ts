@@ -10,7 +10,7 @@ import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import type { StreamInstruments } from '../telemetry/metrics.js';
-import { Destination, hasContext, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
+import { Destination, hasContext, recordError, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import { messageKey } from './keys.js';
@@ -367,17 +367,17 @@ export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn:
         ? fn()
         : context.with(trace.setSpan(delivery.parentContext, span), fn);
   } catch (error) {
-    if (opened) closeWindow(pipeline, delivery, error);
+    if (opened) closeWindow(pipeline, delivery, true, error);
     throw error;
   }
   if (opened) {
     if (isThenable(result)) {
       result.then(
-        () => closeWindow(pipeline, delivery, undefined),
-        (error: unknown) => closeWindow(pipeline, delivery, error),
+        () => closeWindow(pipeline, delivery, false, undefined),
+        (error: unknown) => closeWindow(pipeline, delivery, true, error),
       );
     } else {
-      closeWindow(pipeline, delivery, undefined);
+      closeWindow(pipeline, delivery, false, undefined);
     }
   }
   return result;
@@ -398,13 +398,12 @@ function openWindow(pipeline: Pipeline, delivery: ConsumerDelivery): boolean {
   }
 }
 
-function closeWindow(pipeline: Pipeline, delivery: ConsumerDelivery, error: unknown): void {
+function closeWindow(pipeline: Pipeline, delivery: ConsumerDelivery, failed: boolean, error: unknown): void {
   try {
     delivery.windowOpen = false;
     pipeline.tracker.endWindow(delivery);
-    if (error !== undefined && delivery.span.isRecording()) {
-      delivery.span.setAttribute(semconv.ATTR_ERROR_TYPE, error instanceof Error ? error.name || 'Error' : typeof error);
-    }
+    // A failed handler fails the operation: error.type plus status ERROR, per the conventions.
+    if (failed) recordError(delivery.span, error);
     if (delivery.settled) endSpan(delivery);
   } catch (internal) {
     logInternal(internal);

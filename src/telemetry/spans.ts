@@ -144,11 +144,29 @@ export class KeyscopeSpans {
   }
 }
 
+/**
+ * Marks the operation failed: `error.type` and status ERROR with a message,
+ * as the conventions ask. Never throws, even for a hostile error value, so
+ * the span still ends.
+ */
 export function recordError(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  const type = error instanceof Error ? error.name || 'Error' : typeof error;
+  let type: string = typeof error;
+  let message = type;
+  try {
+    if (error instanceof Error) {
+      const name: unknown = error.name;
+      const text: unknown = error.message;
+      type = typeof name === 'string' && name !== '' ? name : 'Error';
+      message = typeof text === 'string' ? text : type;
+    } else if (typeof error === 'string' || typeof error === 'number' || typeof error === 'boolean' || typeof error === 'bigint') {
+      message = String(error);
+    }
+  } catch {
+    // A throwing getter on a hostile error: keep the generic type.
+  }
   span.setAttribute(semconv.ATTR_ERROR_TYPE, type);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
 /**
