@@ -52,6 +52,12 @@ export interface ConnectionHandlers {
 
 type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+interface OpenedSocket {
+  socket: WebSocket;
+  /** Frames that arrived before the connection adopted the socket. */
+  early: string[];
+}
+
 export class Connection {
   private readonly options: ConnectionOptions;
   private readonly handlers: ConnectionHandlers;
@@ -85,12 +91,12 @@ export class Connection {
     for (let attempt = 0; ; attempt++) {
       if (this.isClosed()) throw new ClosedError(this.options.description);
       try {
-        const socket = await this.attemptOnce();
+        const opened = await this.attemptOnce();
         if (this.isClosed()) {
-          socket.terminate();
+          opened.socket.terminate();
           throw new ClosedError(this.options.description);
         }
-        this.adopt(socket, false);
+        this.adopt(opened, false);
         return;
       } catch (error) {
         if (error instanceof ClosedError) throw error;
@@ -154,11 +160,12 @@ export class Connection {
     this.socket?.terminate();
   }
 
-  private adopt(socket: WebSocket, reopened: boolean): void {
+  private adopt({ socket, early }: OpenedSocket, reopened: boolean): void {
     if (this.state === 'closed') {
       socket.terminate();
       return;
     }
+    socket.removeAllListeners();
     this.socket = socket;
     this.state = 'open';
     this.attempt = 0;
@@ -173,23 +180,30 @@ export class Connection {
     socket.on('error', (error) => {
       this.options.logger.debug(`${this.options.description}: socket error: ${error.message}`);
     });
-    socket.once('close', (code, reasonBuffer) => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.stopKeepAlive();
-      if (this.state === 'closed') return;
-      const reason = reasonBuffer.toString();
-      this.state = 'reconnecting';
-      const error = new ConnectionError(
-        this.options.url,
-        `${this.options.description}: connection lost (code ${code}${reason ? `, ${reason}` : ''})`,
-      );
-      this.options.logger.warn(`${error.message}; reconnecting`);
-      this.handlers.onDisconnect(error);
-      this.scheduleReconnect();
-    });
+    socket.once('close', (code, reason) => this.lost(socket, code, reason.toString()));
     this.startKeepAlive(socket);
     this.handlers.onOpen(reopened);
+    for (const text of early) {
+      if (this.socket !== socket) break;
+      this.handlers.onMessage(text);
+    }
+    // Closed between the upgrade and now: its 'close' event went by before the handler above.
+    if (socket.readyState === WebSocket.CLOSED) this.lost(socket, 1006, 'closed right after opening');
+  }
+
+  private lost(socket: WebSocket, code: number, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    this.stopKeepAlive();
+    if (this.state === 'closed') return;
+    this.state = 'reconnecting';
+    const error = new ConnectionError(
+      this.options.url,
+      `${this.options.description}: connection lost (code ${code}${reason ? `, ${reason}` : ''})`,
+    );
+    this.options.logger.warn(`${error.message}; reconnecting`);
+    this.handlers.onDisconnect(error);
+    this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
@@ -204,9 +218,9 @@ export class Connection {
   private async reconnect(): Promise<void> {
     if (this.state !== 'reconnecting') return;
     try {
-      const socket = await this.attemptOnce();
+      const opened = await this.attemptOnce();
       this.options.logger.info(`${this.options.description}: reconnected`);
-      this.adopt(socket, true);
+      this.adopt(opened, true);
     } catch (error) {
       if (this.state !== 'reconnecting') return;
       const connectionError = toConnectionError(this.options.url, error);
@@ -218,10 +232,10 @@ export class Connection {
     }
   }
 
-  private async attemptOnce(): Promise<WebSocket> {
+  private async attemptOnce(): Promise<OpenedSocket> {
     const headers = await this.options.headers();
     const url = this.options.resolveUrl?.() ?? this.options.url;
-    return new Promise<WebSocket>((resolve, reject) => {
+    return new Promise<OpenedSocket>((resolve, reject) => {
       const socket = new WebSocket(url, {
         headers,
         handshakeTimeout: this.options.connectionTimeoutMs,
@@ -241,7 +255,12 @@ export class Connection {
         if (settled) return;
         settled = true;
         socket.removeAllListeners();
-        resolve(socket);
+        // Endpoints such as the reader push right after the upgrade, possibly in the
+        // same TCP read; keep those frames until adopt() attaches the real handler.
+        const early: string[] = [];
+        socket.on('message', (data: WebSocket.RawData) => early.push(rawToString(data)));
+        socket.on('error', () => undefined);
+        resolve({ socket, early });
       });
       socket.once('unexpected-response', (request, response) => {
         const chunks: Buffer[] = [];

@@ -24,6 +24,8 @@ export interface FakeBrokerOptions {
   refuse?: (request: IncomingMessage) => { status: number; body?: string } | undefined;
   /** Producer: answer each frame automatically (default true). */
   autoAck?: boolean;
+  /** Runs as soon as a session is accepted (e.g. to push frames right after the upgrade). */
+  onAccept?: (session: FakeSession, broker: FakeBroker) => void;
 }
 
 export class FakeBroker {
@@ -121,6 +123,7 @@ export class FakeBroker {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const session: FakeSession = { socket: ws, path: url.pathname, query: url.searchParams, headers: request.headers, received: [] };
     this.sessions.push(session);
+    this.options.onAccept?.(session, this);
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Record<string, unknown>;
       session.received.push(frame);

@@ -27,6 +27,18 @@ describe('WebSocketReader', () => {
     await expect(reader.readNext(30)).rejects.toThrow(ReceiveTimeoutError);
   });
 
+  it('keeps frames the endpoint pushes right after the upgrade', async () => {
+    broker = await FakeBroker.start({
+      onAccept: (session, b) => {
+        for (const payload of ['first', 'second']) b.deliver(session, { payload });
+      },
+    });
+    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const reader = await client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest() });
+    expect((await reader.readNext(1000)).getData().toString()).toBe('first');
+    expect((await reader.readNext(1000)).getData().toString()).toBe('second');
+  });
+
   it('resumes after the last message taken when the connection comes back', async () => {
     broker = await FakeBroker.start();
     client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
