@@ -7,14 +7,18 @@
  *   npm run bench            (BENCH_ROUNDS, BENCH_MESSAGES change the size)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tracker } from '../src/tracking/tracker.js';
 import { exposeGc } from '../test/support/gc.js';
 import { KEY_COUNT, SCENARIOS, TOPIC, type ScenarioName } from './lib/scenarios.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const WARMUP_ROUNDS = 3;
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 4000);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const workerFile = fileURLToPath(new URL('./lib/scenario-worker.ts', import.meta.url));
 
 interface Worker {
@@ -37,11 +41,15 @@ function round(worker: Worker): Promise<number> {
   });
 }
 
-function median(values: number[]): number {
+function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const position = (sorted.length - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (position - low);
 }
+
+const median = (values: number[]) => quantile(values, 0.5);
 
 function bytesPerTrackedKey(): { bytes: number; keys: number } {
   const gc = exposeGc();
@@ -61,7 +69,18 @@ function bytesPerTrackedKey(): { bytes: number; keys: number } {
   return { bytes: (after - before) / count, keys: count };
 }
 
+function environment(): string {
+  // The package's exports map hides package.json; find it next to the resolved entry point.
+  const entry = createRequire(import.meta.url).resolve('@opentelemetry/sdk-trace');
+  const manifest = join(entry.slice(0, entry.lastIndexOf(`${sep}dist${sep}`)), 'package.json');
+  const sdkVersion = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  const cpu = cpus();
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `Node ${process.version} (V8 ${process.versions.v8}), @opentelemetry/sdk-trace ${sdkVersion}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, load average ${load}`;
+}
+
 async function main(): Promise<void> {
+  const startEnvironment = environment();
   const workers: Worker[] = [];
   for (const name of SCENARIOS) workers.push(await startWorker(name));
   // One entry per rotation (every scenario once, back to back), so that
@@ -80,44 +99,62 @@ async function main(): Promise<void> {
   } finally {
     for (const worker of workers) worker.child.kill();
   }
+  const endLoad = loadavg().map((l) => l.toFixed(2)).join(' ');
 
-  const m = (name: ScenarioName) => median(rotations.map((r) => r[name]));
-  const added = (name: ScenarioName) => median(rotations.map((r) => r[name] - r.raw));
+  const perMessage = (name: ScenarioName) => median(rotations.map((r) => r[name]));
+  const addedSamples = (name: ScenarioName) => rotations.map((r) => r[name] - r.raw);
+  const added = (name: ScenarioName) => median(addedSamples(name));
   // A ratio of medians: per-rotation ratios would divide by a small, noisy floor and skew upwards.
   const ratio = (name: ScenarioName, floor: ScenarioName) => added(name) / added(floor);
-  const raw = m('raw');
   const memory = bytesPerTrackedKey();
 
   const fmt = (n: number) => n.toFixed(2);
-  const rows: string[][] = [['raw stand-in (produce + consume + ack)', fmt(raw), '—', '—', '—', '—', '—']];
-  const row = (label: string, name: ScenarioName, floor: ScenarioName | undefined, target: string, limit: number) => {
-    const measured = floor === undefined ? added(name) : ratio(name, floor);
+  const spread = (name: ScenarioName) => `${fmt(quantile(addedSamples(name), 0.25))}–${fmt(quantile(addedSamples(name), 0.75))}`;
+  const TARGET_RATIO = 1.3;
+  const rows: string[][] = [['raw stand-in (produce + consume + ack)', fmt(perMessage('raw')), '—', '—', '—', '—', '—', '—']];
+  const tracingRow = (label: string, name: ScenarioName, minimal: ScenarioName, same: ScenarioName) => {
+    const judged = ratio(name, same);
     rows.push([
       label,
-      fmt(m(name)),
+      fmt(perMessage(name)),
       fmt(added(name)),
-      floor === undefined ? '—' : fmt(added(floor)),
-      floor === undefined ? '—' : measured.toFixed(2),
-      target,
-      measured <= limit ? 'yes' : 'no',
+      spread(name),
+      ratio(name, minimal).toFixed(2),
+      judged.toFixed(2),
+      `≤ ${TARGET_RATIO} (same-telemetry)`,
+      judged <= TARGET_RATIO ? 'yes' : 'no',
     ]);
   };
-  row('(a) tracing sampled', 'keyscope sampled', 'bare otel sampled', 'ratio ≤ 1.3', 1.3);
-  row('(b) tracing not sampled', 'keyscope not sampled', 'bare otel not sampled', 'ratio ≤ 1.3', 1.3);
-  row('(c) metrics only (no tracer provider)', 'keyscope metrics only', undefined, '≤ 3 µs added', 3);
-  rows.push(['floor: bare OpenTelemetry, sampled', fmt(m('bare otel sampled')), fmt(added('bare otel sampled')), '—', '—', '—', '—']);
-  rows.push(['floor: bare OpenTelemetry, not sampled', fmt(m('bare otel not sampled')), fmt(added('bare otel not sampled')), '—', '—', '—', '—']);
-  rows.push(['memory per tracked key', `${memory.bytes.toFixed(0)} bytes`, '—', '—', '—', '≤ 200 bytes', memory.bytes <= 200 ? 'yes' : 'no']);
+  tracingRow('(a) tracing sampled', 'keyscope sampled', 'minimal floor sampled', 'same-telemetry floor sampled');
+  tracingRow('(b) tracing not sampled', 'keyscope not sampled', 'minimal floor not sampled', 'same-telemetry floor not sampled');
+  const metricsOnly = added('keyscope metrics only');
+  rows.push(['(c) metrics only (no tracer provider)', fmt(perMessage('keyscope metrics only')), fmt(metricsOnly), spread('keyscope metrics only'), '—', '—', '≤ 3 µs added', metricsOnly <= 3 ? 'yes' : 'no']);
+  const floorRow = (label: string, name: ScenarioName) => rows.push([label, fmt(perMessage(name)), fmt(added(name)), spread(name), '—', '—', '—', '—']);
+  floorRow('minimal floor, sampled', 'minimal floor sampled');
+  floorRow('minimal floor, not sampled', 'minimal floor not sampled');
+  floorRow('same-telemetry floor, sampled', 'same-telemetry floor sampled');
+  floorRow('same-telemetry floor, not sampled', 'same-telemetry floor not sampled');
+  rows.push(['memory per tracked key', `${memory.bytes.toFixed(0)} bytes`, '—', '—', '—', '—', '≤ 200 bytes', memory.bytes <= 200 ? 'yes' : 'no']);
 
-  const header = ['scenario', 'µs/msg (median)', 'added µs/msg', 'floor µs/msg', 'ratio to floor', 'target', 'met'];
-  console.log(`\nOverhead per message: ${ROUNDS} interleaved rounds × ${MESSAGES} messages, ${KEY_COUNT} keys, Node ${process.version}\n`);
+  const header = ['scenario', 'µs/msg', 'added µs/msg', 'added, p25–p75', 'ratio to minimal floor', 'ratio to same-telemetry floor', 'target', 'met'];
+  console.log(`\nOverhead per message: ${ROUNDS} interleaved rounds × ${MESSAGES} messages (after ${WARMUP_ROUNDS} warm-up rounds), ${KEY_COUNT} keys`);
+  console.log(`${startEnvironment}; load average at the end ${endLoad}\n`);
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(
-    `\n"added" = scenario minus the raw stand-in; "floor" = bare OpenTelemetry calls (two spans, inject, extract, active process span) minus the raw stand-in.` +
-      ` Added costs are medians of per-rotation differences (each rotation runs every scenario once, back to back, so each pair shares the machine's load); ratio = added / floor.` +
-      ` Each scenario runs in its own process; memory is measured over ${memory.keys} idle tracked keys.`,
+    [
+      '',
+      '"added" = scenario minus the raw stand-in, the median over rotations (each rotation runs every scenario once, back to back,',
+      'so each difference pairs rounds that shared the machine\'s load); p25–p75 shows the spread. Ratio = median added / median floor added.',
+      'Floors are bare OpenTelemetry calls on the same transport. Minimal floor: two spans with their sampling-relevant attributes,',
+      'inject, extract, an active process span. Same-telemetry floor: the same calls producing the spans Keyscope produces (every',
+      'attribute, producer id and seq carried in properties, the settle event at ack; the key unhashed), without metrics or tracking.',
+      'The ratio targets are judged against the same-telemetry floor: the issue asks for "the same work done with bare OpenTelemetry',
+      'calls", and the SDK charges per attribute and event whoever calls it, so a floor that records less is not the same work.',
+      'The minimal floor bounds what any propagating instrumentation costs. Each scenario runs in its own process with no forced GC',
+      `between rounds, so its collector work is part of its own cost. Memory is measured over ${memory.keys} idle tracked keys.`,
+    ].join('\n'),
   );
 }
 

@@ -149,10 +149,8 @@ export class Keyscope {
     this.sweepTimer = undefined;
     try {
       // End what is still in flight, so no span stays open and no message stays referenced.
-      for (const delivery of [...this.pipeline.deliveries.values()]) {
-        if (delivery instanceof ConsumerDelivery) delivery.owner.releaseAll();
-      }
-      this.pipeline.deliveries.clear();
+      for (const consumer of [...this.pipeline.consumers]) consumer.releaseAll();
+      this.pipeline.consumers.clear();
       this.pipeline.metrics.withdraw();
     } catch (error) {
       logInternal(error);

@@ -1,6 +1,7 @@
 /**
  * The benchmark scenarios: produce + consume + ack of one message through the
- * in-memory stand-in, raw, through Keyscope, or with bare OpenTelemetry calls.
+ * in-memory stand-in, raw, through Keyscope, or with bare OpenTelemetry calls
+ * (the floors).
  */
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, NoopSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -13,8 +14,10 @@ export const SCENARIOS = [
   'keyscope sampled',
   'keyscope not sampled',
   'keyscope metrics only',
-  'bare otel sampled',
-  'bare otel not sampled',
+  'minimal floor sampled',
+  'minimal floor not sampled',
+  'same-telemetry floor sampled',
+  'same-telemetry floor not sampled',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -61,27 +64,37 @@ const getter: TextMapGetter<Record<string, string>> = {
 };
 const setter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) };
 
-/** The floor: the same transport plus bare OpenTelemetry calls (two spans, inject, extract, an active process span). */
-async function bareOtelPipe(tracer: Tracer): Promise<Pipe> {
+/**
+ * Minimal floor: the same transport plus the bare OpenTelemetry calls every
+ * propagating instrumentation makes (two spans with their sampling-relevant
+ * attributes, inject, extract, an active process span), and nothing else.
+ */
+async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
   const pipe = await rawPipe(new FakeClient());
-  const sendAttributes = {
-    'messaging.system': 'pulsar',
-    'messaging.destination.name': TOPIC,
-    'messaging.operation.name': 'send',
-    'messaging.operation.type': 'send',
+  const sendOptions = {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      'messaging.system': 'pulsar',
+      'messaging.destination.name': TOPIC,
+      'messaging.operation.name': 'send',
+      'messaging.operation.type': 'send',
+    },
   };
-  const processAttributes = {
-    'messaging.system': 'pulsar',
-    'messaging.destination.name': TOPIC,
-    'messaging.operation.name': 'process',
-    'messaging.operation.type': 'process',
-    'messaging.destination.subscription.name': 'bench',
+  const processOptions = {
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      'messaging.system': 'pulsar',
+      'messaging.destination.name': TOPIC,
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
+      'messaging.destination.subscription.name': 'bench',
+    },
   };
   return {
     consumer: pipe.consumer,
     send: async (i) => {
       const active = context.active();
-      const span = tracer.startSpan('send ' + TOPIC, { kind: SpanKind.PRODUCER, attributes: sendAttributes }, active);
+      const span = tracer.startSpan('send ' + TOPIC, sendOptions, active);
       const properties: Record<string, string> = { app: 'bench' };
       propagation.inject(trace.setSpan(active, span), properties, setter);
       const id = await pipe.producer.send({ data: payload, partitionKey: keys[i % KEYS] as string, properties });
@@ -90,8 +103,83 @@ async function bareOtelPipe(tracer: Tracer): Promise<Pipe> {
     },
     consume: async (message) => {
       const extracted = propagation.extract(ROOT_CONTEXT, message.getProperties(), getter);
-      const span = tracer.startSpan('process ' + TOPIC, { kind: SpanKind.CONSUMER, attributes: processAttributes }, extracted);
+      const span = tracer.startSpan('process ' + TOPIC, processOptions, extracted);
       await context.with(trace.setSpan(extracted, span), () => pipe.consumer.acknowledge(message));
+      span.end();
+    },
+  };
+}
+
+/**
+ * Same-telemetry floor: bare OpenTelemetry calls producing the spans Keyscope
+ * produces, written the cheapest way we know (sampling-relevant attributes at
+ * start, the rest only on recording spans): every attribute our spans carry,
+ * the producer id and seq carried in properties to reach the process span, and
+ * the settle event at ack. Key as is (Keyscope hashes it by default, which
+ * counts against Keyscope). No metrics, no per-key tracking.
+ */
+async function sameTelemetryFloorPipe(tracer: Tracer): Promise<Pipe> {
+  const pipe = await rawPipe(new FakeClient());
+  const producerId = 'Xq3_bench-prod';
+  const consumerId = 'Yr4_bench-cons';
+  let lastSeq = 0;
+  const sendOptions = {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      'messaging.system': 'pulsar',
+      'messaging.destination.name': TOPIC,
+      'messaging.operation.name': 'send',
+      'messaging.operation.type': 'send',
+    },
+  };
+  const processOptions = {
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      'messaging.system': 'pulsar',
+      'messaging.destination.name': TOPIC,
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
+      'messaging.destination.subscription.name': 'bench',
+    },
+  };
+  const ackEvent = { 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' };
+  return {
+    consumer: pipe.consumer,
+    send: async (i) => {
+      const seq = ++lastSeq;
+      const key = keys[i % KEYS] as string;
+      const active = context.active();
+      const span = tracer.startSpan('send ' + TOPIC, sendOptions, active);
+      if (span.isRecording()) {
+        span.setAttribute('keyscope.producer', producerId);
+        span.setAttribute('keyscope.seq', seq);
+        span.setAttribute('messaging.pulsar.message.key', key);
+      }
+      const properties: Record<string, string> = { app: 'bench', 'keyscope-producer': producerId, 'keyscope-seq': String(seq) };
+      propagation.inject(trace.setSpan(active, span), properties, setter);
+      const id = await pipe.producer.send({ data: payload, partitionKey: key, properties });
+      if (span.isRecording()) span.setAttribute('messaging.message.id', String(id));
+      span.end();
+      return id;
+    },
+    consume: async (message) => {
+      const properties = message.getProperties();
+      const extracted = propagation.extract(ROOT_CONTEXT, properties, getter);
+      const span = tracer.startSpan('process ' + TOPIC, processOptions, extracted);
+      if (span.isRecording()) {
+        span.setAttribute('messaging.pulsar.subscription.type', 'KeyShared');
+        span.setAttribute('messaging.pulsar.message.key', message.getPartitionKey());
+        span.setAttribute('messaging.message.id', String(message.getMessageId()));
+        span.setAttribute('messaging.pulsar.redelivery_count', message.getRedeliveryCount());
+        span.setAttribute('keyscope.consumer', consumerId);
+        span.setAttribute('keyscope.producer', properties['keyscope-producer'] as string);
+        span.setAttribute('keyscope.seq', Number(properties['keyscope-seq']));
+      }
+      await context.with(trace.setSpan(extracted, span), () => {
+        const acked = pipe.consumer.acknowledge(message);
+        span.addEvent('settle', ackEvent);
+        return acked;
+      });
       span.end();
     },
   };
@@ -107,10 +195,14 @@ export function createPipe(name: ScenarioName): Promise<Pipe> {
       return keyscopePipe(tracerProvider(false));
     case 'keyscope metrics only':
       return keyscopePipe(undefined);
-    case 'bare otel sampled':
-      return bareOtelPipe(tracerProvider(true).getTracer('floor'));
-    case 'bare otel not sampled':
-      return bareOtelPipe(tracerProvider(false).getTracer('floor'));
+    case 'minimal floor sampled':
+      return minimalFloorPipe(tracerProvider(true).getTracer('floor'));
+    case 'minimal floor not sampled':
+      return minimalFloorPipe(tracerProvider(false).getTracer('floor'));
+    case 'same-telemetry floor sampled':
+      return sameTelemetryFloorPipe(tracerProvider(true).getTracer('floor'));
+    case 'same-telemetry floor not sampled':
+      return sameTelemetryFloorPipe(tracerProvider(false).getTracer('floor'));
   }
 }
 

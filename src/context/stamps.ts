@@ -15,11 +15,16 @@ export function newInstanceId(): string {
 
 /** Issues the strictly increasing sequence numbers of one wrapped producer. */
 export class ProducerStamp {
-  private lastSeq = 0;
+  private issued = 0;
 
   constructor(readonly producerId: string = newInstanceId()) {}
 
   nextSeq(): number {
-    return ++this.lastSeq;
+    return ++this.issued;
+  }
+
+  /** The seq issued last (0 before the first). */
+  get lastSeq(): number {
+    return this.issued;
   }
 }

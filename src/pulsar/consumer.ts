@@ -14,7 +14,7 @@ import { Destination, hasContext, recordError, sampledTraceId, type SettleKind }
 import { parseTopicName } from '../telemetry/topicName.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import { messageKey } from './keys.js';
-import { logInternal, runHook, type Pipeline } from './pipeline.js';
+import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
 
@@ -27,10 +27,12 @@ export interface InstrumentConsumerOptions {
   topic?: string;
 }
 
-/** A delivery with its telemetry: one object per received message. */
+/**
+ * A delivery with its telemetry: the one object a received message costs.
+ * (In flight and in a processing window are the tracker's `inflight` and
+ * `inWindow` flags.)
+ */
 export class ConsumerDelivery extends Delivery {
-  windowOpen = false;
-  settled = false;
   spanEnded = false;
   messageId: string | undefined = undefined;
   span!: Span;
@@ -46,19 +48,18 @@ export class ConsumerDelivery extends Delivery {
     receivedAt: number,
     readonly owner: ConsumerInstrumentation,
     readonly message: MessageLike,
-    readonly instruments: StreamInstruments,
-    readonly topicName: string,
+    readonly route: TopicRoute,
     readonly publishTimestamp: number,
   ) {
     super(stream, key, receivedAt);
   }
 }
 
-/** Per topic (as the message reports it) cache of a consumer's stream, destination and instruments. */
+/** Per topic (as the message reports it, partition included) cache of a consumer's stream, destination and instruments. */
 interface TopicRoute {
-  stream: Stream;
-  destination: Destination;
-  instruments: StreamInstruments;
+  readonly stream: Stream;
+  readonly destination: Destination;
+  readonly instruments: StreamInstruments;
 }
 
 export class ConsumerInstrumentation {
@@ -126,14 +127,17 @@ export class ConsumerInstrumentation {
       },
       close: (...args: unknown[]) => {
         this.releaseAll();
+        this.pipeline.consumers.delete(this);
         return (raw.close as (...a: unknown[]) => Promise<null>)(...args);
       },
       unsubscribe: (...args: unknown[]) => {
         this.releaseAll();
+        this.pipeline.consumers.delete(this);
         return (raw.unsubscribe as (...a: unknown[]) => Promise<null>)(...args);
       },
     });
     this.wrapped = wrapped;
+    this.pipeline.consumers.add(this);
     return wrapped;
   }
 
@@ -175,7 +179,7 @@ export class ConsumerInstrumentation {
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
     if (redeliveryCount > 0) this.releaseEarlierDeliveryOf(message);
 
-    const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route.instruments, topicName, publishTimestamp);
+    const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
     pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
     const tail = this.newest;
@@ -196,9 +200,10 @@ export class ConsumerInstrumentation {
       this.byMessageId.set(delivery.messageId, delivery);
     }
     const span = delivery.span;
+    // Attribute values cost work (key hash, message id); a span that records nothing gets none.
     if (span.isRecording()) {
-      const partition = route.destination.topic.partitionId;
-      if (partition !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID, partition);
+      const subscriptionType = route.destination.subscriptionType;
+      if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
       span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, delivery.messageId ?? String(message.getMessageId()));
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
@@ -209,7 +214,7 @@ export class ConsumerInstrumentation {
       }
       if (delivery.violation !== undefined) span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, delivery.violation);
     }
-    runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
+    if (pipeline.consumerHook !== undefined) runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
     return delivery;
   }
 
@@ -257,7 +262,7 @@ export class ConsumerInstrumentation {
       const last = find();
       if (last === undefined) return;
       for (const delivery of this.inflightList()) {
-        if (delivery.topicName === last.topicName) this.settle(delivery, 'ack_cumulative');
+        if (delivery.route === last.route) this.settle(delivery, 'ack_cumulative');
         if (delivery === last) break;
       }
     } catch (error) {
@@ -294,11 +299,11 @@ export class ConsumerInstrumentation {
   }
 
   settle(delivery: ConsumerDelivery, kind: SettleKind): void {
-    if (delivery.settled) return;
+    if (!delivery.inflight) return;
     const pipeline = this.pipeline;
     const now = pipeline.clock();
     this.release(delivery);
-    const instruments = delivery.instruments;
+    const instruments = delivery.route.instruments;
     const traceId = pipeline.metrics.exemplars ? sampledTraceId(delivery.span) : undefined;
     if (kind === 'nack') instruments.nacked.inc();
     else instruments.acked.inc();
@@ -307,7 +312,7 @@ export class ConsumerInstrumentation {
       pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - delivery.publishTimestamp) / 1000, traceId);
     }
     pipeline.spans.settle(delivery.span, kind);
-    if (!delivery.windowOpen) endSpan(delivery);
+    if (!delivery.inWindow) endSpan(delivery);
   }
 
   /** A snapshot of this consumer's in-flight deliveries, oldest first (for the rare paths that walk them). */
@@ -324,7 +329,6 @@ export class ConsumerInstrumentation {
 
   /** Takes a delivery out of flight without counting an ack (settle, supersede, close). */
   private release(delivery: ConsumerDelivery): void {
-    delivery.settled = true;
     this.pipeline.tracker.settle(delivery);
     const { previousOfConsumer, nextOfConsumer } = delivery;
     if (previousOfConsumer === undefined) this.oldest = nextOfConsumer;
@@ -342,7 +346,7 @@ export class ConsumerInstrumentation {
       for (const delivery of this.inflightList()) {
         this.release(delivery);
         this.pipeline.spans.settle(delivery.span, 'closed');
-        if (!delivery.windowOpen) endSpan(delivery);
+        if (!delivery.inWindow) endSpan(delivery);
       }
     } catch (error) {
       logInternal(error);
@@ -385,10 +389,9 @@ export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn:
 
 function openWindow(pipeline: Pipeline, delivery: ConsumerDelivery): boolean {
   try {
-    if (delivery.windowOpen) return false;
-    delivery.windowOpen = true;
+    if (delivery.inWindow) return false;
     if (pipeline.tracker.beginWindow(delivery)) {
-      delivery.instruments.violations.concurrent.inc();
+      delivery.route.instruments.violations.concurrent.inc();
       delivery.span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, 'concurrent');
     }
     return true;
@@ -400,11 +403,10 @@ function openWindow(pipeline: Pipeline, delivery: ConsumerDelivery): boolean {
 
 function closeWindow(pipeline: Pipeline, delivery: ConsumerDelivery, failed: boolean, error: unknown): void {
   try {
-    delivery.windowOpen = false;
     pipeline.tracker.endWindow(delivery);
     // A failed handler fails the operation: error.type plus status ERROR, per the conventions.
     if (failed) recordError(delivery.span, error);
-    if (delivery.settled) endSpan(delivery);
+    if (!delivery.inflight) endSpan(delivery);
   } catch (internal) {
     logInternal(internal);
   }
@@ -419,10 +421,6 @@ function endSpan(delivery: ConsumerDelivery): void {
 function topicNameOf(message: MessageLike): string {
   const name: unknown = message.getTopicName();
   return typeof name === 'string' ? name : '';
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 export function instrumentConsumer<C extends ConsumerLike>(pipeline: Pipeline, consumer: C, options: InstrumentConsumerOptions): C {

@@ -49,9 +49,12 @@ export class Pipeline {
   /**
    * Deliveries in flight by message object, for `process()` and acks through
    * any wrapper. Entries leave when the delivery settles or its consumer
-   * closes, so this holds exactly what is in flight.
+   * closes. A WeakMap: its entries cost no allocation per message, whereas a
+   * Map that keeps emptying and refilling reallocates its table.
    */
-  readonly deliveries = new Map<object, Delivery>();
+  readonly deliveries = new WeakMap<object, Delivery>();
+  /** Wrapped consumers, so that close() can end what they hold; they leave when closed. */
+  readonly consumers = new Set<{ releaseAll(): void }>();
 
   constructor(parts: PipelineParts) {
     this.tracker = parts.tracker;
@@ -93,4 +96,8 @@ export function runHook<Info>(hook: ((span: Span, info: Info) => void) | undefin
   } catch (error) {
     diag.error('pulsar-keyscope: a producerHook/consumerHook threw; the call went on', error);
   }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -12,6 +12,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
 import * as semconv from '../semconv.js';
@@ -27,12 +28,21 @@ export interface ProcessTarget {
   parentContext: Context;
 }
 
-/** Span name and constant attributes of one destination, built once. */
+/**
+ * Span name and constant attributes of one destination, built once. The
+ * attributes the conventions list as relevant for sampling go into the span
+ * options; the SDK checks every attribute passed at start, recording or not.
+ */
 export class Destination {
   readonly sendSpanName: string;
   readonly processSpanName: string;
   readonly sendAttributes: Attributes;
   readonly processAttributes: Attributes;
+  /** Not among the attributes a sampler may use, so set on recording spans only. */
+  readonly subscriptionType: string | undefined;
+  /** Span options shared by every span of this destination (the SDK copies what it keeps). */
+  readonly sendOptions: SpanOptions;
+  readonly processOptions: SpanOptions;
 
   constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string) {
     this.sendSpanName = 'send ' + topic.base;
@@ -54,8 +64,10 @@ export class Destination {
       [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
     };
     if (subscription !== undefined) process[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
-    if (subscriptionType !== undefined) process[semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE] = subscriptionType;
     this.processAttributes = process;
+    this.subscriptionType = subscriptionType;
+    this.sendOptions = { kind: SpanKind.PRODUCER, attributes: this.sendAttributes };
+    this.processOptions = { kind: SpanKind.CONSUMER, attributes: this.processAttributes };
   }
 }
 
@@ -80,18 +92,16 @@ export class KeyscopeSpans {
     private readonly relation: ConsumerSpanRelation,
   ) {}
 
-  startSend(destination: Destination, parent: Context, key: string | undefined, producerId: string, seq: number): Span {
-    const span = this.tracer.startSpan(
-      destination.sendSpanName,
-      { kind: SpanKind.PRODUCER, attributes: destination.sendAttributes },
-      parent,
-    );
-    if (span.isRecording()) {
-      span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, producerId);
-      span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, seq);
-      this.setKey(span, key);
-    }
-    return span;
+  /** Starts a `send` span with the destination's constant attributes (the ones a sampler may use). */
+  startSend(destination: Destination, parent: Context): Span {
+    return this.tracer.startSpan(destination.sendSpanName, destination.sendOptions, parent);
+  }
+
+  /** The per-message attributes of a recording `send` span. */
+  describeSend(span: Span, key: string | undefined, producerId: string, seq: number): void {
+    span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, producerId);
+    span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, seq);
+    this.setKey(span, key);
   }
 
   endSend(span: Span, messageId: { toString(): string } | undefined): void {
@@ -112,14 +122,10 @@ export class KeyscopeSpans {
    * Baggage in `extracted` is kept either way.
    */
   startProcess(destination: Destination, extracted: Context, target: ProcessTarget): void {
-    const producerSpan = trace.getSpanContext(extracted);
-    if (this.relation === 'parent' || producerSpan === undefined) {
+    const producerSpan = this.relation === 'parent' ? undefined : trace.getSpanContext(extracted);
+    if (producerSpan === undefined) {
       target.parentContext = extracted;
-      target.span = this.tracer.startSpan(
-        destination.processSpanName,
-        { kind: SpanKind.CONSUMER, attributes: destination.processAttributes },
-        extracted,
-      );
+      target.span = this.tracer.startSpan(destination.processSpanName, destination.processOptions, extracted);
       return;
     }
     const parent = trace.deleteSpan(extracted);

@@ -297,7 +297,9 @@ describe('options and lifecycle', () => {
     h.keyscope.close();
     const [processSpan] = h.tracing.byName('process t');
     expect(processSpan?.events.map((e) => e.attributes?.['messaging.operation.name'])).toEqual(['closed']);
-    expect(h.keyscope.internalPipeline.deliveries.size).toBe(0);
+    expect(h.keyscope.internalPipeline.deliveries.has(msg)).toBe(false);
+    expect(h.keyscope.internalPipeline.tracker.sweep(h.clock.now()).streams.map((s) => s.inflightMessages)).toEqual([0]);
+    expect(h.keyscope.internalPipeline.consumers.size).toBe(0);
     await expect(consumer.acknowledge(msg)).resolves.toBeNull();
   });
 
