@@ -1,16 +1,17 @@
 /**
  * Reader wrapper. A reader has no subscription and no acks, so nothing is in
  * flight: each message read gets a `process` span continuing the producer's
- * trace (covering the listener call when a listener is used), and malformed
+ * trace (covering the listener's work when a listener is used, until its
+ * promise settles; a failing listener sets status ERROR), and malformed
  * context is counted.
  */
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
-import { Destination, type ProcessTarget } from '../telemetry/spans.js';
+import { Destination, recordError, type ProcessTarget } from '../telemetry/spans.js';
 
 const INVALID_SPAN = trace.wrapSpanContext({ traceId: '', spanId: '', traceFlags: 0 });
 import { parseTopicName } from '../telemetry/topicName.js';
-import { logInternal, type Pipeline } from './pipeline.js';
+import { isThenable, logInternal, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { MessageLike, ReaderLike } from './types.js';
 
@@ -51,11 +52,28 @@ class ReaderInstrumentation {
       const started = this.begin(message);
       const wrappedReader = this.wrap(reader);
       if (started === undefined) return listener(message, wrappedReader);
+      const span = started.span;
+      let result: unknown;
       try {
-        return context.with(trace.setSpan(started.parentContext, started.span), () => listener(message, wrappedReader));
-      } finally {
-        started.span.end();
+        result = context.with(trace.setSpan(started.parentContext, span), () => listener(message, wrappedReader));
+      } catch (error) {
+        recordError(span, error);
+        span.end();
+        throw error;
       }
+      // An async listener's span covers its work, and its rejection fails the span.
+      if (isThenable(result)) {
+        result.then(
+          () => span.end(),
+          (error: unknown) => {
+            recordError(span, error);
+            span.end();
+          },
+        );
+      } else {
+        span.end();
+      }
+      return result;
     };
   }
 

@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeConsumer, FakeMessage, FakeProducer } from '../support/fakePulsar.js';
+import type { FakeConsumer, FakeMessage, FakeProducer, FakeReader } from '../support/fakePulsar.js';
 import { harness, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -146,6 +146,48 @@ describe('process span of a failed handler', () => {
     const span = processSpan(h);
     expect(span?.status.code).toBe(SpanStatusCode.UNSET);
     expect(span?.attributes['error.type']).toBeUndefined();
+  });
+});
+
+describe('process span of a failed reader listener', () => {
+  it('an async reader listener that rejects sets status ERROR, and its span covers the listener\'s work', async () => {
+    h = harness();
+    const failure = new PaymentDeclinedError('reader failed');
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await h.client.createReader({
+      topic: 't',
+      listener: (async () => {
+        await gate;
+        throw failure;
+      }) as unknown as (message: FakeMessage, reader: FakeReader) => void,
+    });
+    const producer = await h.client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('x'), partitionKey: 'k' });
+    await settle();
+    expect(h.tracing.byName('process t')).toHaveLength(0);
+    release();
+    await settle();
+    const span = processSpan(h);
+    expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'reader failed' });
+    expect(span?.attributes['error.type']).toBe('PaymentDeclinedError');
+  });
+
+  it('a synchronously throwing reader listener sets status ERROR', async () => {
+    h = harness();
+    await h.client.createReader({
+      topic: 't',
+      listener: () => {
+        throw new RangeError('bad read');
+      },
+    });
+    const producer = await h.client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('x'), partitionKey: 'k' });
+    await settle();
+    const span = processSpan(h);
+    expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'bad read' });
   });
 });
 
