@@ -9,7 +9,7 @@ set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-PULSAR_CLIENT_VERSION="${PULSAR_CLIENT_VERSION:-1.18.0}"
+# PULSAR_CLIENT_VERSION comes from versions.env.
 install_dir="$KEYSCOPE_CACHE/pulsar-client-types/$PULSAR_CLIENT_VERSION"
 types_file="$install_dir/node_modules/pulsar-client/index.d.ts"
 

@@ -6,8 +6,6 @@
 # shellcheck source=../build/go-env.sh
 source "$KEYSCOPE_ROOT/scripts/build/go-env.sh"
 
-OTELCOL_HEALTH_PORT="${OTELCOL_HEALTH_PORT:-13133}"
-JAEGER_QUERY_GRPC_PORT="${JAEGER_QUERY_GRPC_PORT:-16685}"
 # Which collector config the native stack runs (the tail-sampling variant is
 # collector/otel-collector.tail-sampling.yaml).
 OTELCOL_CONFIG="${OTELCOL_CONFIG:-$KEYSCOPE_ROOT/collector/otel-collector.yaml}"
@@ -16,7 +14,6 @@ PROMETHEUS_BIN="${PROMETHEUS_BIN:-$(command -v prometheus || echo /usr/bin/prome
 PROMETHEUS_DIR="$KEYSCOPE_RUN_DIR/prometheus"
 # Extra /metrics endpoints for Prometheus, comma-separated host:port.
 KEYSCOPE_APP_TARGETS="${KEYSCOPE_APP_TARGETS:-127.0.0.1:$APP_METRICS_PORT}"
-export OTELCOL_HEALTH_PORT JAEGER_QUERY_GRPC_PORT
 
 pid_file() { echo "$KEYSCOPE_RUN_DIR/$1.pid"; }
 log_file() { echo "$KEYSCOPE_LOG_DIR/$1.log"; }
