@@ -307,9 +307,9 @@ export class ConsumerInstrumentation {
     const traceId = pipeline.metrics.exemplars ? sampledTraceId(delivery.span) : undefined;
     if (kind === 'nack') instruments.nacked.inc();
     else instruments.acked.inc();
-    pipeline.metrics.observeProcessing(instruments, Math.max(0, now - delivery.receivedAt) / 1000, traceId);
+    pipeline.metrics.observeProcessing(instruments, Math.max(0, now - delivery.receivedAt) / 1000, traceId, now);
     if (kind !== 'nack' && delivery.publishTimestamp > 0) {
-      pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - delivery.publishTimestamp) / 1000, traceId);
+      pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - delivery.publishTimestamp) / 1000, traceId, now);
     }
     pipeline.spans.settle(delivery.span, kind);
     if (!delivery.inWindow) endSpan(delivery);

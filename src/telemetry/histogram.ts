@@ -18,18 +18,36 @@ export class HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
-  private exemplars: Array<Exemplar | undefined> | undefined;
+  /**
+   * The latest exemplar per bucket, kept as plain values (label value, observed
+   * value, time in seconds) so that an observation allocates nothing; exemplar
+   * objects are built when the registry collects.
+   */
+  private readonly exemplarLabel: string | undefined;
+  private readonly exemplarValues: Array<string | undefined> | undefined;
+  private readonly exemplarObserved: Float64Array | undefined;
+  private readonly exemplarSeconds: Float64Array | undefined;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     private readonly bounds: readonly number[],
-    withExemplars: boolean,
+    exemplarLabel: string | undefined,
   ) {
     this.counts = new Float64Array(bounds.length + 1);
-    this.exemplars = withExemplars ? new Array<Exemplar | undefined>(bounds.length + 1) : undefined;
+    this.exemplarLabel = exemplarLabel;
+    if (exemplarLabel !== undefined) {
+      this.exemplarValues = new Array<string | undefined>(bounds.length + 1);
+      this.exemplarObserved = new Float64Array(bounds.length + 1);
+      this.exemplarSeconds = new Float64Array(bounds.length + 1);
+    }
   }
 
-  observe(value: number, exemplarLabel?: string, exemplarValue?: string): void {
+  /**
+   * Records `value`; with exemplars enabled and `exemplarValue` given, it
+   * becomes the bucket's exemplar, stamped `atMs` (milliseconds since the
+   * epoch; the caller usually has the time at hand already).
+   */
+  observe(value: number, exemplarValue?: string, atMs?: number): void {
     if (!(value >= 0) && !(value < 0)) return; // NaN never reaches the exposition
     const bounds = this.bounds;
     let bucket = 0;
@@ -37,20 +55,28 @@ export class HistogramSeries {
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.sum += value;
     this.count++;
-    if (this.exemplars !== undefined && exemplarLabel !== undefined && exemplarValue !== undefined) {
-      this.exemplars[bucket] = { labelSet: { [exemplarLabel]: exemplarValue }, value, timestamp: Date.now() / 1000 };
+    if (this.exemplarValues !== undefined && exemplarValue !== undefined) {
+      this.exemplarValues[bucket] = exemplarValue;
+      (this.exemplarObserved as Float64Array)[bucket] = value;
+      (this.exemplarSeconds as Float64Array)[bucket] = (atMs ?? Date.now()) / 1000;
     }
   }
 
   exemplar(bucket: number): Exemplar | undefined {
-    return this.exemplars?.[bucket];
+    const labelValue = this.exemplarValues?.[bucket];
+    if (labelValue === undefined || this.exemplarLabel === undefined) return undefined;
+    return {
+      labelSet: { [this.exemplarLabel]: labelValue },
+      value: (this.exemplarObserved as Float64Array)[bucket] as number,
+      timestamp: (this.exemplarSeconds as Float64Array)[bucket] as number,
+    };
   }
 
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;
     this.count = 0;
-    if (this.exemplars !== undefined) this.exemplars.fill(undefined);
+    this.exemplarValues?.fill(undefined);
   }
 }
 
@@ -72,6 +98,8 @@ export class KeyscopeHistogram {
     readonly labelNames: readonly string[],
     readonly buckets: readonly number[],
     readonly enableExemplars: boolean,
+    /** Label name of the exemplars (used when enableExemplars is on). */
+    readonly exemplarLabel: string,
   ) {}
 
   /** The series for one label set, created on first use and kept by the caller. */
@@ -79,7 +107,7 @@ export class KeyscopeHistogram {
     const id = this.labelNames.map((name) => labels[name] ?? '').join('\u0000');
     let series = this.series.get(id);
     if (series === undefined) {
-      series = new HistogramSeries({ ...labels }, this.buckets, this.enableExemplars);
+      series = new HistogramSeries({ ...labels }, this.buckets, this.enableExemplars ? this.exemplarLabel : undefined);
       this.series.set(id, series);
     }
     return series;

@@ -160,12 +160,13 @@ export class KeyscopeMetrics {
     child.inc();
   }
 
-  observeProcessing(stream: StreamInstruments, seconds: number, traceId: string | undefined): void {
-    stream.processing.observe(seconds, EXEMPLAR_TRACE_ID_LABEL, traceId);
+  /** `atMs`: the observation time (milliseconds since the epoch), the exemplar's timestamp. */
+  observeProcessing(stream: StreamInstruments, seconds: number, traceId: string | undefined, atMs: number): void {
+    stream.processing.observe(seconds, traceId, atMs);
   }
 
-  observeEndToEnd(stream: StreamInstruments, seconds: number, traceId: string | undefined): void {
-    stream.endToEnd.observe(seconds, EXEMPLAR_TRACE_ID_LABEL, traceId);
+  observeEndToEnd(stream: StreamInstruments, seconds: number, traceId: string | undefined, atMs: number): void {
+    stream.endToEnd.observe(seconds, traceId, atMs);
   }
 
   /** Hands accumulated counts to prom-client now (the registry also does this when it collects). */
@@ -305,7 +306,7 @@ function histogram(
         'Pass Keyscope a registry (option `registry`) where the keyscope_* names are free or were created by Keyscope.',
     );
   }
-  const created = new KeyscopeHistogram(name, help, labelNames, buckets, enableExemplars);
+  const created = new KeyscopeHistogram(name, help, labelNames, buckets, enableExemplars, EXEMPLAR_TRACE_ID_LABEL);
   registry.registerMetric(created as never);
   return created;
 }

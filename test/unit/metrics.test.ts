@@ -126,6 +126,9 @@ describe('exemplars', () => {
     const e2eLine = text.split('\n').find((l) => l.startsWith('keyscope_end_to_end_seconds_bucket') && l.includes('trace_id'));
     expect(processingLine).toContain(`# {trace_id="${traceId}"}`);
     expect(e2eLine).toContain(`# {trace_id="${traceId}"}`);
+    // The exemplar carries the observed value and the time of the ack (the pipeline clock, in seconds).
+    const ackedAtSeconds = (1_700_000_000_000 + 5) / 1000;
+    expect(processingLine?.split('# ')[1]?.split(' ').slice(1).map(Number)).toEqual([0.005, ackedAtSeconds]);
   });
 
   it('works without exemplars on a Prometheus-format registry and when spans are not sampled', async () => {
