@@ -16,7 +16,7 @@ import { Tracker } from '../src/tracking/tracker.js';
 import { exposeGc } from '../test/support/gc.js';
 import { KEY_COUNT, SCENARIOS, TOPIC, type ScenarioName } from './lib/scenarios.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 const WARMUP_ROUNDS = 3;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const workerFile = fileURLToPath(new URL('./lib/scenario-worker.ts', import.meta.url));
