@@ -3,7 +3,15 @@
 #   1. Debian's docker-compose (v1.29, the compose-spec JSON schema) parses
 #      and validates it: `docker-compose config`;
 #   2. every file or folder it bind-mounts exists in the repository;
-#   3. the image versions it defaults to agree with versions.env.
+#   3. the image versions it defaults to agree with versions.env;
+#   4. each service runs the same config file as the native stack
+#      (scripts/stack/lib.sh, scripts/pulsar/start.sh), mounted where its
+#      command reads it;
+#   5. Grafana's provisioning mounts are the dashboards/provisioning folders
+#      and the dashboard provider's path is where the JSON files are mounted;
+#   6. health checks and start order: every service but the collector (whose
+#      image has no shell or HTTP client) has a health check, and each
+#      depends_on names a service that exists.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -62,6 +70,95 @@ for service, version in expected.items():
         failures.append(f"{service}: image tag {tag} but versions.env says {version}; update the default in docker-compose.yml")
     else:
         print(f"ok   {service} image {config['services'][service]['image']} matches versions.env")
+
+def mounts(service):
+    """container path -> host path (relative to the repository) of the bind mounts."""
+    result = {}
+    for volume in config["services"][service].get("volumes", []):
+        if isinstance(volume, dict):
+            source, target = volume.get("source", ""), volume.get("target", "")
+        else:
+            source, target = (volume.split(":") + [""])[:2]
+        if source.startswith("/"):
+            result[target] = os.path.relpath(source, root)
+    return result
+
+def command_of(service):
+    command = config["services"][service].get("command", [])
+    return " ".join(command) if isinstance(command, list) else command
+
+# Same config files as the native stack, each mounted where the command reads it.
+same_configs = [
+    ("otel-collector", "collector/otel-collector.yaml", None),
+    ("jaeger", "collector/jaeger.yaml", None),
+    ("prometheus", "collector/prometheus.yml", None),
+    ("prometheus", "dashboards/alerts.yml", "/etc/prometheus/alerts.yml"),
+    ("pulsar", "pulsar/standalone.conf", None),
+]
+for service, host_path, expected_target in same_configs:
+    targets = [t for t, s in mounts(service).items() if s == host_path]
+    if not targets:
+        failures.append(f"{service}: does not mount {host_path}, the file the native stack runs")
+        continue
+    target = targets[0]
+    if expected_target is not None and target != expected_target:
+        failures.append(f"{service}: {host_path} mounted at {target}, expected {expected_target}")
+    elif expected_target is None and target not in command_of(service):
+        failures.append(f"{service}: {host_path} mounted at {target}, which its command does not read")
+    else:
+        print(f"ok   {service} runs {host_path} (at {target})")
+
+# Prometheus loads rule_files relative to prometheus.yml: alerts.yml beside it.
+prometheus_mounts = mounts("prometheus")
+config_dir = os.path.dirname(next((t for t, s in prometheus_mounts.items() if s == "collector/prometheus.yml"), ""))
+with open(os.path.join(root, "collector/prometheus.yml")) as f:
+    prometheus_yml = yaml.safe_load(f)
+for rule_file in prometheus_yml.get("rule_files", []):
+    if os.path.join(config_dir, rule_file) not in prometheus_mounts:
+        failures.append(f"prometheus: rule file {rule_file} is not mounted beside prometheus.yml")
+if "--enable-feature=exemplar-storage" not in command_of("prometheus"):
+    failures.append("prometheus: exemplar storage is not enabled (--enable-feature=exemplar-storage)")
+
+# Grafana provisioning.
+grafana = mounts("grafana")
+for folder in ("datasources", "dashboards"):
+    target = f"/etc/grafana/provisioning/{folder}"
+    if grafana.get(target) != f"dashboards/provisioning/{folder}":
+        failures.append(f"grafana: {target} should mount dashboards/provisioning/{folder}, mounts {grafana.get(target)}")
+    else:
+        print(f"ok   grafana provisions {folder} from dashboards/provisioning/{folder}")
+with open(os.path.join(root, "dashboards/provisioning/dashboards/dashboards.yml")) as f:
+    providers = yaml.safe_load(f)["providers"]
+for provider in providers:
+    path = provider["options"]["path"]
+    host = grafana.get(path)
+    jsons = sorted(n for n in os.listdir(os.path.join(root, host)) if n.endswith(".json")) if host else []
+    if not jsons:
+        failures.append(f"grafana: the dashboard provider reads {path}, where no dashboards/*.json is mounted")
+    else:
+        print(f"ok   grafana dashboard provider path {path} holds {', '.join(jsons)}")
+
+# Health checks and start order.
+for name, service in config["services"].items():
+    if name != "otel-collector" and "healthcheck" not in service:
+        failures.append(f"{name}: no health check")
+    for dependency in service.get("depends_on", {}):
+        if dependency not in config["services"]:
+            failures.append(f"{name}: depends on unknown service {dependency}")
+order = {
+    ("grafana", "prometheus"): "service_healthy",
+    ("demo", "pulsar"): "service_healthy",
+    ("otel-collector", "jaeger"): None,
+    ("prometheus", "otel-collector"): None,
+    ("demo", "otel-collector"): None,
+}
+for (name, dependency), condition in order.items():
+    depends = config["services"][name].get("depends_on", {})
+    if dependency not in depends:
+        failures.append(f"{name}: should start after {dependency}")
+    elif condition and depends[dependency].get("condition") != condition:
+        failures.append(f"{name}: should wait for {dependency} to be {condition}")
+print("ok   health checks and start order checked")
 
 for failure in failures:
     print(f"FAIL {failure}")
