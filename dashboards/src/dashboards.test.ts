@@ -154,6 +154,87 @@ describe('key health dashboard', () => {
   });
 });
 
+describe('the panels each dashboard promises, by title, type and query', () => {
+  const byUid = (uid: string): ExportedDashboard => {
+    const found = built.find(({ model: m }) => m.uid === uid)?.model;
+    expect(found, uid).toBeDefined();
+    return found as ExportedDashboard;
+  };
+  /** Title -> panel type and every query expression of that panel. */
+  const panelsOf = (uid: string): Map<string, { type: string; exprs: string[]; exemplar: boolean }> => {
+    const result = new Map<string, { type: string; exprs: string[]; exemplar: boolean }>();
+    for (const query of panelQueries(byUid(uid))) {
+      const entry = result.get(query.panelTitle) ?? { type: query.panelType, exprs: [], exemplar: false };
+      entry.exprs.push(query.expr);
+      entry.exemplar ||= query.exemplar;
+      result.set(query.panelTitle, entry);
+    }
+    return result;
+  };
+  const expectPanel = (
+    panels: Map<string, { type: string; exprs: string[]; exemplar: boolean }>,
+    title: string,
+    type: string,
+    patterns: RegExp[],
+  ): void => {
+    const panel = panels.get(title);
+    expect(panel, `panel "${title}"`).toBeDefined();
+    expect(panel?.type, `type of "${title}"`).toBe(type);
+    const exprs = panel?.exprs.join('\n') ?? '';
+    for (const pattern of patterns) expect(exprs, `"${title}" queries ${pattern}`).toMatch(pattern);
+  };
+  const quantiles = [/histogram_quantile\(0\.5,/, /histogram_quantile\(0\.95,/, /histogram_quantile\(0\.99,/];
+
+  it('key health: rates, violations by kind, in-flight, stalls, top stalled keys, latency, library health', () => {
+    const panels = panelsOf('keyscope-key-health');
+    expectPanel(panels, 'Received, acked and nacked', 'timeseries', [
+      /rate\(keyscope_messages_received_total/,
+      /rate\(keyscope_messages_acked_total/,
+      /rate\(keyscope_messages_nacked_total/,
+    ]);
+    expectPanel(panels, 'Redeliveries', 'timeseries', [/keyscope_redeliveries_total/]);
+    expectPanel(panels, 'Ordering violations by kind', 'timeseries', [/by \([^)]*kind[^)]*\) .*keyscope_ordering_violations_total/]);
+    expectPanel(panels, 'In-flight messages and keys', 'timeseries', [/keyscope_inflight_messages/, /keyscope_inflight_keys/]);
+    expectPanel(panels, 'Oldest in-flight age', 'timeseries', [/keyscope_oldest_inflight_seconds/]);
+    expectPanel(panels, 'Stalled and head-of-line blocked messages', 'timeseries', [/keyscope_stalled_messages/, /keyscope_head_of_line_blocked_messages/]);
+    expectPanel(panels, 'Top stalled keys', 'table', [/topk\(/, /keyscope_stalled_key_age_seconds/]);
+    for (const [title, metric] of [
+      ['End-to-end latency', 'keyscope_end_to_end_seconds_bucket'],
+      ['Processing time', 'keyscope_processing_seconds_bucket'],
+    ] as const) {
+      expectPanel(panels, title, 'heatmap', [new RegExp(metric)]);
+      expectPanel(panels, `${title} p50 / p95 / p99`, 'timeseries', [new RegExp(metric), ...quantiles]);
+      expect(panels.get(title)?.exemplar && panels.get(`${title} p50 / p95 / p99`)?.exemplar, `exemplars on ${title}`).toBe(true);
+    }
+    expectPanel(panels, 'Tracked keys and evictions', 'timeseries', [/keyscope_tracked_keys/, /keyscope_key_evictions_total/]);
+    expectPanel(panels, 'Context errors', 'timeseries', [/keyscope_context_errors_total/]);
+  });
+
+  it('pulsar subscriptions: backlog, unacked, blocked, redeliveries, rates, consumers, delayed', () => {
+    const panels = panelsOf('keyscope-pulsar-subscriptions');
+    expectPanel(panels, 'Backlog', 'timeseries', [/pulsar_subscription_back_log\{/]);
+    expectPanel(panels, 'Unacked messages', 'timeseries', [/pulsar_subscription_unacked_messages/]);
+    expectPanel(panels, 'Blocked on unacked messages', 'timeseries', [/pulsar_subscription_blocked_on_unacked_messages/]);
+    expectPanel(panels, 'Redelivery rate', 'timeseries', [/pulsar_subscription_msg_rate_redeliver/]);
+    expectPanel(panels, 'Rate in / out per topic', 'timeseries', [/pulsar_rate_in/, /pulsar_rate_out/]);
+    expectPanel(panels, 'Consumers', 'timeseries', [/pulsar_subscription_consumers_count/]);
+    expectPanel(panels, 'Delayed messages', 'timeseries', [/pulsar_subscription_delayed/]);
+  });
+
+  it('traces RED: rate, errors and duration by service and span name, with exemplars', () => {
+    const panels = panelsOf('keyscope-traces-red');
+    const byServiceAndSpan = /by \((le, )?service_name, span_name\)/;
+    expectPanel(panels, 'Span rate', 'timeseries', [byServiceAndSpan, /rate\(traces_span_metrics_calls_total/]);
+    expectPanel(panels, 'Error rate', 'timeseries', [byServiceAndSpan, /STATUS_CODE_ERROR/]);
+    expectPanel(panels, 'Duration p50 / p95 / p99 by span', 'timeseries', [
+      byServiceAndSpan,
+      /traces_span_metrics_duration_seconds_bucket/,
+      ...quantiles,
+    ]);
+    expect(panels.get('Duration p50 / p95 / p99 by span')?.exemplar).toBe(true);
+  });
+});
+
 describe('every metric the library exports is on the key health dashboard', () => {
   it('mentions each keyscope metric in some query', () => {
     const exprs = built.flatMap(({ model }) => panelQueries(model).map((query) => query.expr)).join('\n');
