@@ -297,8 +297,15 @@ describe('alert rules', () => {
     }
   });
 
-  it('each have a promtool unit test', () => {
-    const tests = readFileSync(join(dashboardsDir, 'tests/alerts.test.yml'), 'utf8');
-    for (const rule of all) expect(tests, rule.alert).toContain(`alertname: ${rule.alert}`);
+  it('each have a promtool unit test where they fire and one where they stay silent', () => {
+    const tests = parseYaml(readFileSync(join(dashboardsDir, 'tests/alerts.test.yml'), 'utf8')) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+    };
+    const cases = tests.tests.flatMap((test) => test.alert_rule_test ?? []);
+    for (const rule of all) {
+      const ofRule = cases.filter((test) => test.alertname === rule.alert);
+      expect(ofRule.some((test) => (test.exp_alerts ?? []).length > 0), `${rule.alert} fires in some test`).toBe(true);
+      expect(ofRule.some((test) => (test.exp_alerts ?? []).length === 0), `${rule.alert} stays silent in some test`).toBe(true);
+    }
   });
 });
