@@ -116,13 +116,13 @@ export class ConsumerInstrumentation {
       },
       acknowledgeCumulative: (message: MessageLike) => {
         const result = raw.acknowledgeCumulative(message);
-        this.settleCumulative(() => this.ownDelivery(message));
+        this.settleCumulativeWhenDone(result, () => this.ownDelivery(message));
         return result;
       },
       acknowledgeCumulativeId: (messageId: MessageIdLike) => {
         const result = raw.acknowledgeCumulativeId?.(messageId);
         if (result === undefined) throw new TypeError('acknowledgeCumulativeId is not supported by this consumer');
-        this.settleCumulative(() => this.findById(messageId));
+        this.settleCumulativeWhenDone(result, () => this.findById(messageId));
         return result;
       },
       close: (...args: unknown[]) => {
@@ -255,19 +255,36 @@ export class ConsumerInstrumentation {
     }
   }
 
-  /** Cumulative ack: this delivery and every earlier one of this consumer on the same topic partition. */
-  private settleCumulative(find: () => ConsumerDelivery | undefined): void {
+  /**
+   * Cumulative ack: this delivery and every earlier one of this consumer on
+   * the same topic partition, chosen when the ack is issued and settled once
+   * the client's promise fulfils. A rejected cumulative ack (the WebSocket
+   * client cannot do them) acknowledged nothing, so nothing is settled.
+   */
+  private settleCumulativeWhenDone(result: unknown, find: () => ConsumerDelivery | undefined): void {
     if (!this.pipeline.active) return;
+    let covered: ConsumerDelivery[];
     try {
       const last = find();
       if (last === undefined) return;
+      covered = [];
       for (const delivery of this.inflightList()) {
-        if (delivery.route === last.route) this.settle(delivery, 'ack_cumulative');
+        if (delivery.route === last.route) covered.push(delivery);
         if (delivery === last) break;
       }
     } catch (error) {
       logInternal(error);
+      return;
     }
+    const settleCovered = (): void => {
+      try {
+        for (const delivery of covered) delivery.owner.settle(delivery, 'ack_cumulative');
+      } catch (error) {
+        logInternal(error);
+      }
+    };
+    if (isThenable(result)) result.then(settleCovered, () => undefined);
+    else settleCovered();
   }
 
   private findById(messageId: MessageIdLike): ConsumerDelivery | undefined {

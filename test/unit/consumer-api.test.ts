@@ -27,6 +27,47 @@ describe('every consumer entry point settles what it delivered', () => {
     expect(cumulative).toHaveLength(4);
   });
 
+  it('a rejected cumulative ack (as over WebSocket) settles nothing and reaches the app unchanged', async () => {
+    h = harness();
+    const raw = await h.rawClient.subscribe({ topic: 't', subscription: 's' });
+    const refusal = new Error('cumulative acknowledgement is not supported');
+    raw.acknowledgeCumulative = () => Promise.reject(refusal);
+    const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's' });
+    const producer = await h.client.createProducer({ topic: 't' });
+    for (let i = 0; i < 3; i++) await producer.send({ data: Buffer.from(String(i)), partitionKey: `k${i}` });
+    const messages = [await consumer.receive(), await consumer.receive(), await consumer.receive()];
+    await expect(consumer.acknowledgeCumulative(messages[2] as FakeMessage)).rejects.toBe(refusal);
+    h.keyscope.sweep();
+    expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(0);
+    expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(3);
+    // The messages are still in flight: acking them one by one counts them.
+    for (const msg of messages) await consumer.acknowledge(msg);
+    h.keyscope.sweep();
+    expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(3);
+    expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(0);
+  });
+
+  it('a cumulative ack settles only what was received before it was issued', async () => {
+    h = harness();
+    const raw = await h.rawClient.subscribe({ topic: 't', subscription: 's' });
+    let confirm!: () => void;
+    raw.acknowledgeCumulative = () => new Promise<null>((resolve) => (confirm = () => resolve(null)));
+    const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's' });
+    const producer = await h.client.createProducer({ topic: 't' });
+    await producer.send({ data: Buffer.from('1'), partitionKey: 'k' });
+    await producer.send({ data: Buffer.from('2'), partitionKey: 'k' });
+    const first = await consumer.receive();
+    const acking = consumer.acknowledgeCumulative(first);
+    const later = await consumer.receive(); // received while the cumulative ack is outstanding
+    confirm();
+    await acking;
+    h.keyscope.sweep();
+    expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(1);
+    expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(1);
+    await consumer.acknowledge(later);
+    expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(2);
+  });
+
   it('negativeAcknowledgeId settles by id, and acking twice counts once', async () => {
     h = harness();
     const consumer = await h.client.subscribe({ topic: 't', subscription: 's' });
