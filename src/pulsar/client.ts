@@ -18,8 +18,14 @@ export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory
   return function createProducer(this: unknown, config: ProducerConfigLike) {
     return original.call(this, config).then((producer) => {
       if (!pipeline.active) return producer;
-      const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
-      return instrumentProducer(pipeline, producer, topic === undefined ? {} : { topic });
+      try {
+        const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
+        return instrumentProducer(pipeline, producer, topic === undefined ? {} : { topic });
+      } catch (error) {
+        // The application still gets its producer, uninstrumented.
+        logInternal(error);
+        return producer;
+      }
     });
   };
 }
@@ -43,7 +49,14 @@ export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<Cons
       logInternal(error);
       return original.call(this, config);
     }
-    return original.call(this, effective).then((consumer) => instrumentation.wrap(consumer));
+    return original.call(this, effective).then((consumer) => {
+      try {
+        return instrumentation.wrap(consumer);
+      } catch (error) {
+        logInternal(error);
+        return consumer;
+      }
+    });
   };
 }
 

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Keyscope, KeyscopeConfigError, PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Keyscope, KeyscopeConfigError, PRODUCER_PROPERTY, SEQ_PROPERTY, type ConsumerLike } from '../../src/index.js';
 import { FakeMessage, type FakeConsumer, type FakeConsumerConfig, type StoredMessage } from '../support/fakePulsar.js';
 import { harness, metricValue, settle, type Harness } from '../support/harness.js';
 
@@ -348,5 +348,134 @@ describe('huge keys', () => {
     const [processSpan] = h.tracing.byName('process t');
     expect(send?.attributes['messaging.pulsar.message.key']).toMatch(/^[0-9a-f]{16}$/);
     expect(processSpan?.attributes['messaging.pulsar.message.key']).toBe(send?.attributes['messaging.pulsar.message.key']);
+  });
+});
+
+describe('the caller\'s objects are never changed', () => {
+  it('sends hostile caller properties (huge, non-string) on as they were and leaves the frozen message deep-equal', async () => {
+    h = harness();
+    const raw = await h.rawClient.createProducer({ topic: 't' });
+    const producer = h.keyscope.instrumentProducer(raw);
+    const huge = 'v'.repeat(2_000_000);
+    const nested = Object.freeze({ deep: 'value' });
+    const properties = Object.freeze({ huge, count: 7 as unknown as string, nested: nested as unknown as string, traceparent: 'garbage' });
+    const message = Object.freeze({ data: Buffer.from('payload'), partitionKey: 'k', eventTimestamp: 123, properties });
+    const snapshot = structuredClone({ ...message, data: [...message.data] });
+    await expect(producer.send(message)).resolves.toBeDefined();
+    expect({ ...message, data: [...message.data] }).toStrictEqual(snapshot);
+    expect(message.data.toString()).toBe('payload');
+    const sent = raw.sentMessages[0];
+    expect(sent?.properties?.huge).toBe(huge);
+    expect(sent?.properties?.count).toBe(7);
+    expect(sent?.properties?.nested).toBe(nested);
+    // Only the trace context and our stamps differ on the copy.
+    expect(sent?.properties?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(sent?.partitionKey).toBe('k');
+    expect(sent?.eventTimestamp).toBe(123);
+    expect(h.tracing.byName('send t')).toHaveLength(1);
+  });
+
+  it('reads a received message without writing to it (frozen properties stay deep-equal)', async () => {
+    h = harness();
+    const properties = Object.freeze({
+      traceparent: VALID_TRACEPARENT,
+      [PRODUCER_PROPERTY]: 'producerA',
+      [SEQ_PROPERTY]: '3',
+      app: 'x'.repeat(100_000),
+    });
+    const snapshot = { ...properties };
+    const message = Object.freeze({
+      getTopicName: () => 't',
+      getProperties: () => properties,
+      getData: () => Buffer.from('payload'),
+      getMessageId: () => ({ toString: () => '1:2:-1', serialize: () => Buffer.alloc(0) }),
+      getPublishTimestamp: () => h!.clock.now() - 10,
+      getEventTimestamp: () => 0,
+      getRedeliveryCount: () => 0,
+      getPartitionKey: () => 'k',
+      getOrderingKey: () => '',
+    });
+    const rawConsumer = {
+      receive: async () => message,
+      acknowledge: async () => null,
+      acknowledgeId: async () => null,
+      negativeAcknowledge: () => undefined,
+      negativeAcknowledgeId: () => undefined,
+      acknowledgeCumulative: async () => null,
+      isConnected: () => true,
+      close: async () => null,
+      unsubscribe: async () => null,
+    };
+    const consumer = h.keyscope.instrumentConsumer(rawConsumer as unknown as ConsumerLike, { subscription: 's' });
+    const received = await consumer.receive();
+    expect(received).toBe(message);
+    await h.keyscope.process(received, async () => {
+      await consumer.acknowledge(received);
+    });
+    expect(properties).toStrictEqual(snapshot);
+    const [processSpan] = h.tracing.byName('process t');
+    // Instrumented (not skipped because of a failed write): same trace, stamps read.
+    expect(processSpan?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(processSpan?.attributes['keyscope.seq']).toBe(3);
+    expect(await metricValue(h.registry, 'keyscope_messages_acked_total', { topic: 't', subscription: 's' })).toBe(1);
+  });
+});
+
+describe('instrumentation faults while creating producers and consumers', () => {
+  it('hands the application its producer, uninstrumented, when instrumenting it fails', async () => {
+    h = harness();
+    const metrics = h.keyscope.internalPipeline.metrics;
+    metrics.topic = () => {
+      throw new Error('instrumentation bug');
+    };
+    const producer = await h.client.createProducer({ topic: 't' });
+    await expect(producer.send({ data: Buffer.from('x') })).resolves.toBeDefined();
+    expect(producer.getTopic()).toBe('t');
+  });
+
+  it('hands the application its consumer when wrapping it fails', async () => {
+    h = harness();
+    const consumers = h.keyscope.internalPipeline.consumers;
+    const add = consumers.add.bind(consumers);
+    consumers.add = () => {
+      throw new Error('instrumentation bug');
+    };
+    try {
+      const consumer = await h.client.subscribe({ topic: 't', subscription: 's' });
+      const producer = await h.client.createProducer({ topic: 't' });
+      await producer.send({ data: Buffer.from('x') });
+      const msg = await consumer.receive();
+      expect(msg.getData().toString()).toBe('x');
+      await expect(consumer.acknowledge(msg)).resolves.toBeNull();
+    } finally {
+      consumers.add = add;
+    }
+  });
+});
+
+describe('close() and timers', () => {
+  it('the sweep timer is unref()ed, runs until close() and never after', async () => {
+    const created: NodeJS.Timeout[] = [];
+    const realSetInterval = globalThis.setInterval;
+    const spy = vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms: number) => {
+      const timer = realSetInterval(fn, ms);
+      created.push(timer);
+      return timer;
+    }) as typeof setInterval);
+    try {
+      h = harness({ sweepIntervalMs: 5 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(created).toHaveLength(1);
+    expect(created[0]?.hasRef()).toBe(false);
+    const sweeps = vi.spyOn(h.keyscope, 'sweep');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(sweeps.mock.calls.length).toBeGreaterThan(0);
+    h.keyscope.close();
+    h.keyscope.close();
+    const afterClose = sweeps.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(sweeps.mock.calls.length).toBe(afterClose);
   });
 });
