@@ -2,11 +2,14 @@
  * One logical WebSocket connection to a producer or consumer endpoint, kept
  * open across broker restarts.
  *
- * - The first open retries transient failures (refused connection, HTTP 5xx,
- *   409 while the broker still holds a previous session) until the operation
- *   timeout, and fails at once on errors a retry cannot fix (400/401/403/404).
+ * - The first open retries transient failures (refused connection, HTTP 5xx)
+ *   until the operation timeout, and fails at once on errors a retry cannot
+ *   fix (400/401/403/404) and on 409 (a second Exclusive consumer must hear
+ *   about it).
  * - Once open, a lost connection is reopened with exponential backoff and
- *   jitter, bounded by `maxBackoffMs`, until close() is called.
+ *   jitter, bounded by `maxBackoffMs`, until close() is called; every error
+ *   is retried then, 409 included (the broker may still hold the previous
+ *   session).
  * - A ping every `keepAliveIntervalMs` detects half-open TCP connections.
  * - Timers are cleared by close(). The reconnect timer alone is not unref'd:
  *   it stands in for the socket, which keeps the process alive while a

@@ -115,6 +115,21 @@ describe('in flight and stalls', () => {
     expect(sweep.topStalledKeys[0]).toMatchObject({ key: 'slow', ageMs: 2500 });
   });
 
+  it('counts messages queued behind a stalled head as blocked even when they are not stalled themselves', () => {
+    const t = tracker({ stallThresholdMs: 1000 });
+    const s = t.stream('t', 's');
+    t.deliver(s, 'slow', 'p', 1, 0, 0);
+    t.deliver(s, 'slow', 'p', 2, 0, 1900);
+    t.deliver(s, 'slow', 'p', 3, 0, 1950);
+    // A fresh key with several messages in flight is not blocked: its head is not stalled.
+    t.deliver(s, 'busy', 'p', 4, 0, 1900);
+    t.deliver(s, 'busy', 'p', 5, 0, 1950);
+    const stream = t.sweep(2000).streams[0];
+    expect(stream?.stalledMessages).toBe(1);
+    expect(stream?.headOfLineBlocked).toBe(2);
+    expect(stream?.inflightKeys).toBe(2);
+  });
+
   it('exports only the top K oldest stalled keys across streams', () => {
     const t = tracker({ stallThresholdMs: 10, topStalledKeys: 3 });
     const s1 = t.stream('t1', 's');
