@@ -138,6 +138,31 @@ describe('WebSocketConsumer', () => {
     expect(redelivered.getRedeliveryCount()).toBe(1);
   });
 
+  it('buffers at most 10 000 acks while disconnected and says so when the rest are left to redelivery', async () => {
+    broker = await FakeBroker.start();
+    const warnings: string[] = [];
+    client = new WebSocketClient({
+      serviceUrl: broker.url,
+      initialBackoffMs: 20,
+      maxBackoffMs: 50,
+      log: (_level, _file, _line, message) => void warnings.push(message),
+    });
+    const consumer = await client.subscribe({ topic: 't', subscription: 's', receiverQueueSize: 10 });
+    const first = broker.latest('consumer');
+    await waitUntil(() => permits(first).length === 1);
+    broker.deliver(first, { payload: 'taken' });
+    const taken = await consumer.receive(1000);
+    await broker.stop();
+    await waitUntil(() => !consumer.isConnected(), 2000, 'disconnect');
+    for (let i = 0; i < 10_005; i++) await consumer.acknowledge(taken);
+    await broker.restart();
+    await waitUntil(() => broker.sessions.length === 2, 5000, 'reconnect');
+    const second = broker.latest('consumer');
+    await waitUntil(() => permits(second).length === 1, 5000, 'permits after the buffered acks');
+    expect(second.received.filter((f) => f.type === undefined)).toHaveLength(10_000);
+    expect(warnings.some((w) => /5 acks\/nacks issued while disconnected exceeded the buffer/.test(w))).toBe(true);
+  });
+
   it('unsubscribe resolves when the broker processed it and closes the consumer', async () => {
     broker = await FakeBroker.start();
     client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
