@@ -6,6 +6,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyscope } from '../../src/index.js';
+import { NotSupportedByWebSocketError } from '../../src/websocket/index.js';
 import type { WebSocketClient, WebSocketConsumer } from '../../src/websocket/index.js';
 import { testTracing } from '../support/otel.js';
 import type { TestTracing } from '../support/otel.js';
@@ -137,6 +138,42 @@ describe('keyscope through the real broker', () => {
     expect(await metricValue('keyscope_ordering_violations_total', { topic, subscription, kind: 'concurrent' })).toBeGreaterThan(0);
     await producer.close();
     await Promise.all(consumers.map((c) => c.close()));
+  });
+
+  it('a cumulative ack through the wrapper fails with the typed error and leaves the message in flight', async () => {
+    const topic = uniqueTopic('ks-cumulative');
+    const subscription = 'cumulative';
+    const consumer = await client.subscribe({ topic, subscription, subscriptionType: 'Exclusive' });
+    const producer = await client.createProducer({ topic });
+    await producer.send({ data: Buffer.from('held'), partitionKey: 'subscriber-5' });
+    const message = await consumer.receive(10_000);
+    await expect(consumer.acknowledgeCumulative(message)).rejects.toBeInstanceOf(NotSupportedByWebSocketError);
+    keyscope.sweep();
+    const labels = { topic, subscription };
+    expect(await metricValue('keyscope_messages_acked_total', labels)).toBe(0);
+    expect(await metricValue('keyscope_inflight_messages', labels)).toBe(1);
+    await consumer.acknowledge(message);
+    keyscope.sweep();
+    expect(await metricValue('keyscope_messages_acked_total', labels)).toBe(1);
+    expect(await metricValue('keyscope_inflight_messages', labels)).toBe(0);
+    await producer.close();
+    await consumer.close();
+  });
+
+  it('names a message by its ordering key on both sides of the broker', async () => {
+    const topic = uniqueTopic('ks-ordering-key');
+    const consumer = await client.subscribe({ topic, subscription: 'keys', subscriptionType: 'KeyShared' });
+    const producer = await client.createProducer({ topic });
+    await producer.send({ data: Buffer.from('x'), orderingKey: 'subscriber-3', partitionKey: 'routing-only' });
+    const message = await consumer.receive(10_000);
+    await keyscope.process(message, () => consumer.acknowledge(message));
+    await waitFor(() => tracing.byName(`process ${topic}`).length === 1, 5000, 'the process span to end');
+    const [send] = tracing.byName(`send ${topic}`);
+    const [process] = tracing.byName(`process ${topic}`);
+    expect(send!.attributes['messaging.pulsar.message.key']).toBe('subscriber-3');
+    expect(process!.attributes['messaging.pulsar.message.key']).toBe('subscriber-3');
+    await producer.close();
+    await consumer.close();
   });
 
   it('counts a negative ack and the broker redelivery it causes', async () => {
