@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
 import { backoffDelay } from '../../../src/websocket/connection.js';
-import { FakeBroker } from './fake-broker.js';
+import { FakeBroker, waitUntil } from './fake-broker.js';
 
 const quiet = { log: () => undefined };
 let broker: FakeBroker | undefined;
@@ -75,6 +75,22 @@ describe('connection', () => {
     await client.close();
     expect((await connecting) as Error).toBeInstanceOf(ClosedError);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('close() while reconnecting clears the reconnect timer, so nothing keeps the process alive', async () => {
+    const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    broker = await FakeBroker.start();
+    const baseline = refTimers();
+    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 500, maxBackoffMs: 500, ...quiet });
+    const producer = await client.createProducer({ topic: 't' });
+    const consumer = await client.subscribe({ topic: 't', subscription: 's' });
+    await broker.stop();
+    await waitUntil(() => !producer.isConnected() && !consumer.isConnected(), 2000, 'disconnect');
+    // While reconnecting, the reconnect timers hold the process (as open sockets would).
+    expect(refTimers()).toBeGreaterThan(baseline);
+    await client.close();
+    expect(refTimers()).toBe(baseline);
+    await broker.restart();
   });
 
   it('validates the client config', () => {
