@@ -3,7 +3,8 @@
  * (collector/otel-collector.tail-sampling.yaml), run with our collector build
  * on spare ports next to the native stack, exporting to the stack's Jaeger:
  * error traces and slow traces reach Jaeger, ordinary ones do not (baseline
- * set to 0 % here), and the span metrics still count every span.
+ * set to 0 %), and the span metrics still count every span. A second
+ * collector with a 50 % baseline keeps about half of many ordinary traces.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,10 +24,21 @@ const PORTS = { grpc: 24317, http: 24318, prometheus: 28889, telemetry: 28888, h
 const SLOW_TRACE_MS = 500;
 const DECISION_WAIT_S = 2;
 const ORDINARY_TRACES = 20;
+// The baseline run: many ordinary traces through a 50 % baseline. Binomial
+// with n = 200, p = 0.5 has a standard deviation of about 7 traces, so
+// 25 %..75 % (±50 traces) cannot fail by chance.
+const BASELINE_PORTS = { grpc: 24327, http: 24328, prometheus: 28899, telemetry: 28898, health: 23143 };
+const BASELINE_PERCENT = 50;
+const BASELINE_TRACES = 200;
 
-let collector: ChildProcess | undefined;
-let collectorLog = '';
-let provider: TracerProvider;
+interface RunningCollector {
+  process: ChildProcess;
+  log: () => string;
+}
+let collector: RunningCollector | undefined;
+let baselineCollector: RunningCollector | undefined;
+let provider: TracerProvider | undefined;
+let baselineProvider: TracerProvider | undefined;
 const traceIds = { error: '', slow: '', ordinary: [] as string[] };
 
 function collectorBinary(): string {
@@ -35,38 +47,51 @@ function collectorBinary(): string {
   return execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' });
 }
 
-beforeAll(async () => {
-  collector = spawn(collectorBinary(), ['--config', `${ROOT}collector/otel-collector.tail-sampling.yaml`], {
+/** Starts the tail-sampling config on `ports` with a baseline of `baselinePercent`, and waits until it is healthy. */
+async function startCollector(ports: typeof PORTS, baselinePercent: number): Promise<RunningCollector> {
+  const child = spawn(collectorBinary(), ['--config', `${ROOT}collector/otel-collector.tail-sampling.yaml`], {
     env: {
       ...process.env,
-      OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${PORTS.grpc}`,
-      OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${PORTS.http}`,
-      OTELCOL_PROMETHEUS_ENDPOINT: `127.0.0.1:${PORTS.prometheus}`,
-      OTELCOL_TELEMETRY_PORT: String(PORTS.telemetry),
-      OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${PORTS.health}`,
+      OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${ports.grpc}`,
+      OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.http}`,
+      OTELCOL_PROMETHEUS_ENDPOINT: `127.0.0.1:${ports.prometheus}`,
+      OTELCOL_TELEMETRY_PORT: String(ports.telemetry),
+      OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
       OTELCOL_JAEGER_ENDPOINT: `127.0.0.1:${process.env['JAEGER_OTLP_GRPC_PORT'] ?? '14317'}`,
       OTELCOL_DECISION_WAIT: `${DECISION_WAIT_S}s`,
       OTELCOL_SLOW_TRACE_MS: String(SLOW_TRACE_MS),
-      OTELCOL_BASELINE_SAMPLING_PERCENT: '0',
+      OTELCOL_BASELINE_SAMPLING_PERCENT: String(baselinePercent),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let log = '';
   const keepLog = (chunk: Buffer) => {
-    collectorLog = (collectorLog + chunk.toString()).slice(-4_000);
+    log = (log + chunk.toString()).slice(-4_000);
   };
-  collector.stdout?.on('data', keepLog);
-  collector.stderr?.on('data', keepLog);
+  child.stdout?.on('data', keepLog);
+  child.stderr?.on('data', keepLog);
   const healthy = await pollUntil(async () => {
-    if (collector?.exitCode !== null) throw new Error(`the collector exited: ${collectorLog}`);
-    const response = await fetch(`http://127.0.0.1:${PORTS.health}/`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+    if (child.exitCode !== null) throw new Error(`the collector exited: ${log}`);
+    const response = await fetch(`http://127.0.0.1:${ports.health}/`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
     return response?.ok === true ? true : undefined;
   }, 30_000, 250);
-  if (healthy === undefined) throw new Error(`the tail-sampling collector did not become healthy within 30 s:\n${collectorLog}`);
+  if (healthy === undefined) {
+    child.kill('SIGTERM');
+    throw new Error(`the tail-sampling collector did not become healthy within 30 s:\n${log}`);
+  }
+  return { process: child, log: () => log };
+}
 
-  provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SERVICE_NAME }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${PORTS.http}/v1/traces` }), scheduledDelayMillis: 200 })],
+function tracerProvider(serviceName: string, ports: typeof PORTS): TracerProvider {
+  return new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces` }), scheduledDelayMillis: 200 })],
   });
+}
+
+beforeAll(async () => {
+  collector = await startCollector(PORTS, 0);
+  provider = tracerProvider(SERVICE_NAME, PORTS);
   const tracer = provider.getTracer('tail-sampling-e2e');
   const now = Date.now();
   // Each span is a whole trace of the given duration, ending now.
@@ -89,7 +114,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await provider?.shutdown();
-  collector?.kill('SIGTERM');
+  await baselineProvider?.shutdown();
+  collector?.process.kill('SIGTERM');
+  baselineCollector?.process.kill('SIGTERM');
 });
 
 describe('the tail-sampling collector config', () => {
@@ -119,5 +146,32 @@ describe('the tail-sampling collector config', () => {
       return total === ORDINARY_TRACES + 2 ? total : undefined;
     }, 20_000);
     expect(counted, `span metrics counted ${lastTotal} spans`).toBe(ORDINARY_TRACES + 2);
+  });
+});
+
+describe('the baseline of the tail-sampling collector config', () => {
+  it(`keeps about ${BASELINE_PERCENT} % of ordinary traces when the baseline is ${BASELINE_PERCENT} %`, { timeout: 90_000 }, async () => {
+    baselineCollector = await startCollector(BASELINE_PORTS, BASELINE_PERCENT);
+    const serviceName = `${SERVICE_NAME}-baseline`;
+    baselineProvider = tracerProvider(serviceName, BASELINE_PORTS);
+    const tracer = baselineProvider.getTracer('tail-sampling-e2e');
+    const ids: string[] = [];
+    const now = Date.now();
+    for (let index = 0; index < BASELINE_TRACES; index++) {
+      const span = tracer.startSpan('send ordinary-topic', { kind: SpanKind.PRODUCER, startTime: now - 2, attributes: { 'messaging.system': 'pulsar' } });
+      span.end(now);
+      ids.push(span.spanContext().traceId);
+    }
+    await baselineProvider.forceFlush();
+    // Decisions come DECISION_WAIT_S after the first span; then the batch processor and Jaeger.
+    await new Promise((resolve) => setTimeout(resolve, (DECISION_WAIT_S + 4) * 1000));
+    let kept = 0;
+    for (let start = 0; start < ids.length; start += 20) {
+      const found = await Promise.all(ids.slice(start, start + 20).map((traceId) => getTrace(target.jaegerUrl, traceId)));
+      kept += found.filter((trace) => trace !== undefined).length;
+    }
+    console.log(`baseline ${BASELINE_PERCENT} %: ${kept} of ${BASELINE_TRACES} ordinary traces kept in Jaeger`);
+    expect(kept, `ordinary traces kept with a ${BASELINE_PERCENT} % baseline`).toBeGreaterThanOrEqual(BASELINE_TRACES * 0.25);
+    expect(kept, `ordinary traces kept with a ${BASELINE_PERCENT} % baseline`).toBeLessThanOrEqual(BASELINE_TRACES * 0.75);
   });
 });
