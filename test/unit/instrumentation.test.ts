@@ -114,6 +114,13 @@ describe('PulsarInstrumentation', () => {
         const raw = producer as unknown as { sent?: { properties?: Record<string, string> } };
         expect(raw.sent?.properties?.[SEQ_PROPERTY]).toBe('1');
         expect(tracing.byName('send auto')).toHaveLength(1);
+        // Unregistering unpatches the loaded module: new producers are the raw ones.
+        unregister();
+        expect(isWrapped(pulsar.Client.prototype.createProducer)).toBe(false);
+        const plain = await new pulsar.Client().createProducer({ topic: 'auto' });
+        await plain.send({ data: Buffer.from('y') });
+        expect((plain as unknown as { sent?: { properties?: Record<string, string> } }).sent?.properties).toBeUndefined();
+        expect(tracing.byName('send auto')).toHaveLength(1);
       } finally {
         unregister();
         instrumentation.keyscope.close();
