@@ -42,6 +42,7 @@ const PULSAR_HTTP = `http://127.0.0.1:${env.PULSAR_WEB_PORT ?? '8080'}`;
 const OTLP_TRACES = `http://127.0.0.1:${env.OTELCOL_OTLP_HTTP_PORT ?? '4318'}/v1/traces`;
 const APP_METRICS_PORT = Number(env.APP_METRICS_PORT ?? '9464');
 const COLLECTOR_HEALTH = `http://127.0.0.1:${env.OTELCOL_HEALTH_PORT ?? '13133'}/`;
+const JAEGER = `http://127.0.0.1:${env.JAEGER_UI_PORT ?? '16686'}`;
 
 const SERVICE_NAME = 'keyscope-dashboards-e2e';
 const NAMESPACE = 'public/keyscope-dashboards';
@@ -511,6 +512,16 @@ describe('dashboards and alert rules on real data', () => {
     });
     const traceIds = exemplars.flatMap((series) => series.exemplars.map((exemplar) => exemplar.labels.trace_id));
     console.log(`exemplars on keyscope_end_to_end_seconds: ${traceIds.length} (e.g. trace_id ${traceIds[0] ?? '-'})`);
+    // What Grafana's exemplar link opens: the trace with that id in Jaeger.
+    const linkedTraces: { traceId: string; services: string[] }[] = [];
+    for (const traceId of traceIds.slice(0, 5).filter((id): id is string => id !== undefined)) {
+      const response = await fetch(`${JAEGER}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      if (response?.ok !== true) continue;
+      const body = (await response.json()) as { data?: { processes: Record<string, { serviceName: string }> }[] };
+      const services = Object.values(body.data?.[0]?.processes ?? {}).map((process) => process.serviceName);
+      linkedTraces.push({ traceId, services });
+    }
+    console.log(`exemplar trace ids found in Jaeger: ${linkedTraces.length} of ${Math.min(traceIds.length, 5)}`);
 
     await recordAlerts();
     const alertTable = [...seenAlerts.values()]
@@ -527,6 +538,10 @@ describe('dashboards and alert rules on real data', () => {
     expect(empty.map((result) => `${result.file}: ${result.panel} (${result.refId})`), 'panel queries without data').toEqual([]);
     expect(traceIds.length, 'exemplars with a trace_id on the end-to-end histogram').toBeGreaterThan(0);
     expect(traceIds.every((id) => /^[0-9a-f]{32}$/.test(id ?? '')), 'exemplar trace ids').toBe(true);
+    expect(
+      linkedTraces.some((trace) => trace.services.includes(SERVICE_NAME)),
+      'an exemplar trace id opens a trace of this run in Jaeger',
+    ).toBe(true);
 
     // The bad runs fire what they should ...
     expect(alertsFor(topics.shared).filter((a) => a.alertname === 'KeyscopeOrderingViolation').map((a) => a.subscription)).toContain('shared');
