@@ -19,12 +19,19 @@
  * alerts fire for the bad runs and never for the clean one.
  *
  * Alert `for:` durations are minutes long (they are meant for production), so
- * an alert counts as fired once Prometheus reports it pending or firing, that
- * is once its expression holds on the scraped data.
+ * on the stack's Prometheus an alert counts as active once it is pending or
+ * firing, that is once its expression holds on the scraped data. A second
+ * Prometheus started by the test scrapes the same app and broker and loads
+ * the same rules with every `for:` shortened to 10 s: there, every rule must
+ * reach *firing*, and none of the violation, stall and blocking rules may
+ * fire for the clean run.
  */
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -43,6 +50,13 @@ const OTLP_TRACES = `http://127.0.0.1:${env.OTELCOL_OTLP_HTTP_PORT ?? '4318'}/v1
 const APP_METRICS_PORT = Number(env.APP_METRICS_PORT ?? '9464');
 const COLLECTOR_HEALTH = `http://127.0.0.1:${env.OTELCOL_HEALTH_PORT ?? '13133'}/`;
 const JAEGER = `http://127.0.0.1:${env.JAEGER_UI_PORT ?? '16686'}`;
+// A second Prometheus, started by this test, loads dashboards/alerts.yml
+// with every `for:` shortened to SHORT_FOR, so that the alerts reach
+// *firing* on the run's real data within the test (the shared Prometheus
+// keeps the production durations, where they stay pending).
+const SHORT_FOR_PROMETHEUS_PORT = Number(env.KEYSCOPE_SHORT_FOR_PROMETHEUS_PORT ?? '19091');
+const SHORT_FOR_PROMETHEUS = `http://127.0.0.1:${SHORT_FOR_PROMETHEUS_PORT}`;
+const SHORT_FOR = '10s';
 
 const SERVICE_NAME = 'keyscope-dashboards-e2e';
 const NAMESPACE = 'public/keyscope-dashboards';
@@ -134,6 +148,68 @@ async function recordAlerts(): Promise<void> {
     entry.states.add(alert.state);
     seenAlerts.set(id, entry);
   }
+}
+
+// --- the short-`for:` Prometheus --------------------------------------------
+const shortFor: { process?: ChildProcess; dir?: string; log: string } = { log: '' };
+/** Every (alert, topic, subscription) the short-`for:` Prometheus reported firing. */
+const firedWithShortFor = new Set<string>();
+
+async function startShortForPrometheus(): Promise<void> {
+  const binary = execFileSync('bash', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'keyscope-short-for-'));
+  shortFor.dir = dir;
+  const rules = readFileSync(new URL('../../dashboards/alerts.yml', import.meta.url), 'utf8');
+  const shortened = rules.replace(/^(\s+for:\s*)\S+/gm, `$1${SHORT_FOR}`);
+  if (shortened === rules) throw new Error('dashboards/alerts.yml has no `for:` to shorten; update this test');
+  writeFileSync(join(dir, 'alerts.yml'), shortened);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global: { scrape_interval: 2s, evaluation_interval: 2s }',
+      'rule_files: [alerts.yml]',
+      'scrape_configs:',
+      `  - { job_name: keyscope-app, static_configs: [{ targets: ["127.0.0.1:${APP_METRICS_PORT}"] }] }`,
+      `  - { job_name: pulsar, metrics_path: /metrics/, static_configs: [{ targets: ["${new URL(PULSAR_HTTP).host}"] }] }`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    binary,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${SHORT_FOR_PROMETHEUS_PORT}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  shortFor.process = child;
+  const keepLog = (chunk: Buffer) => {
+    shortFor.log = (shortFor.log + chunk.toString()).slice(-4_000);
+  };
+  child.stdout?.on('data', keepLog);
+  child.stderr?.on('data', keepLog);
+  const deadline = Date.now() + 30_000;
+  while (!(await reachable(`${SHORT_FOR_PROMETHEUS}/-/ready`))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the short-for: Prometheus on :${SHORT_FOR_PROMETHEUS_PORT} did not start (set KEYSCOPE_SHORT_FOR_PROMETHEUS_PORT if the port is taken):\n${shortFor.log}`);
+    }
+    await sleep(250);
+  }
+}
+
+async function recordShortForAlerts(): Promise<void> {
+  const response = await fetch(`${SHORT_FOR_PROMETHEUS}/api/v1/alerts`, { signal: AbortSignal.timeout(5_000) });
+  const body = (await response.json()) as { data: { alerts: PromAlert[] } };
+  for (const alert of body.data.alerts) {
+    if (alert.state !== 'firing') continue;
+    const { alertname = '', topic = '', subscription = '' } = alert.labels;
+    firedWithShortFor.add(`${alertname}|${topic}|${subscription}`);
+  }
+}
+
+function firedShortFor(alertname: string, topic: string): boolean {
+  return [...firedWithShortFor].some((id) => id.startsWith(`${alertname}|${topic}|`));
 }
 
 function alertsFor(topic: string): { alertname: string; subscription: string; states: Set<string> }[] {
@@ -423,11 +499,14 @@ describe('dashboards and alert rules on real data', () => {
     }
     expect(await pulsarAdmin('POST', `namespaces/${BLOCKED_NAMESPACE}/maxUnackedMessagesPerConsumer`, MAX_UNACKED_PER_CONSUMER)).toBe(204);
 
+    await startShortForPrometheus();
     await startApp();
     startedAt = Date.now();
   });
 
   afterAll(async () => {
+    shortFor.process?.kill('SIGTERM');
+    if (shortFor.dir) rmSync(shortFor.dir, { recursive: true, force: true });
     work.stuckRelease?.release();
     work.stopLoops = true;
     await Promise.allSettled(work.loops ?? []);
@@ -446,6 +525,7 @@ describe('dashboards and alert rules on real data', () => {
     const alertPoller = (async () => {
       while (!work.stopLoops) {
         await recordAlerts().catch(() => {});
+        await recordShortForAlerts().catch(() => {});
         await sleep(5_000);
       }
     })();
@@ -468,9 +548,20 @@ describe('dashboards and alert rules on real data', () => {
       hasAlert('PulsarSubscriptionBlockedOnUnacked', topics.stall, 'stall') &&
       hasAlert('PulsarSubscriptionBacklogGrowing', topics.stall) &&
       hasAlert('PulsarSubscriptionStopped', topics.stall, 'abandoned');
-    while (Date.now() < deadline && !wanted()) {
+    const shouldFire = [
+      ['KeyscopeOrderingViolation', topics.shared],
+      ['KeyscopeRedeliveryStorm', topics.shared],
+      ['KeyscopeMessagesStalled', topics.stall],
+      ['KeyscopeOldestInflightTooOld', topics.stall],
+      ['PulsarSubscriptionBlockedOnUnacked', topics.stall],
+      ['PulsarSubscriptionBacklogGrowing', topics.stall],
+      ['PulsarSubscriptionStopped', topics.stall],
+    ] as const;
+    const firingWanted = (): boolean => shouldFire.every(([alertname, topic]) => firedShortFor(alertname, topic));
+    while (Date.now() < deadline && !(wanted() && firingWanted())) {
       await sleep(5_000);
       await recordAlerts();
+      await recordShortForAlerts().catch(() => {});
     }
     // Let the span metrics and the last gauges reach Prometheus.
     await sleep(10_000);
@@ -529,6 +620,12 @@ describe('dashboards and alert rules on real data', () => {
       .map((alert) => ({ alert: alert.alertname, topic: alert.topic.replace(/.*\//, ''), subscription: alert.subscription, states: [...alert.states].join(',') }));
     console.log('alerts seen for this run (pending = expression true, waiting for `for:`):');
     console.table(alertTable);
+    const firedTable = [...firedWithShortFor]
+      .map((id) => id.split('|'))
+      .filter(([, topic]) => ourTopics.includes(topic ?? ''))
+      .map(([alert, topic, subscription]) => ({ alert, topic: (topic ?? '').replace(/.*\//, ''), subscription }));
+    console.log(`alerts firing with every \`for:\` shortened to ${SHORT_FOR} (second Prometheus on :${SHORT_FOR_PROMETHEUS_PORT}):`);
+    console.table(firedTable);
 
     work.stuckRelease.release();
     work.stopLoops = true;
@@ -555,6 +652,11 @@ describe('dashboards and alert rules on real data', () => {
     ] as const) {
       expect(hasAlert(alertname, topic), `${alertname} on ${topic}`).toBe(true);
     }
+    // ... and every rule goes all the way to firing once its condition has
+    // held for the (shortened) `for:` ...
+    for (const [alertname, topic] of shouldFire) {
+      expect(firedShortFor(alertname, topic), `${alertname} firing on ${topic} with for: ${SHORT_FOR}`).toBe(true);
+    }
     // ... with both fault kinds of the Shared run among the violations.
     const violationKinds = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
       query: `sum by (kind) (keyscope_ordering_violations_total{topic="${topics.shared}"}) > 0`,
@@ -579,6 +681,10 @@ describe('dashboards and alert rules on real data', () => {
     expect(
       alertsFor(topics.clean).filter((alert) => alert.alertname.startsWith('Keyscope') || alert.alertname === 'PulsarSubscriptionBlockedOnUnacked'),
       'violation, stall and blocking alerts for the clean Key_Shared run',
+    ).toEqual([]);
+    expect(
+      [...firedWithShortFor].filter((id) => id.split('|')[1] === topics.clean && (id.startsWith('Keyscope') || id.startsWith('PulsarSubscriptionBlockedOnUnacked'))),
+      'violation, stall and blocking alerts firing for the clean run with short for:',
     ).toEqual([]);
     const cleanViolations = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
       query: `sum(keyscope_ordering_violations_total{topic="${topics.clean}"})`,
