@@ -132,7 +132,9 @@ export class Keyscope {
     if (this.closed) return;
     try {
       this.defaultClock?.realign();
-      const result = this.pipeline.tracker.sweep(this.pipeline.clock());
+      const now = this.pipeline.clock();
+      for (const consumer of this.pipeline.consumers) consumer.expireAckTimeouts(now);
+      const result = this.pipeline.tracker.sweep(now);
       const policy = this.keys.policy;
       this.pipeline.metrics.applySweep(result, (key, rank) => (policy === 'none' ? String(rank) : (this.keys.render(key) ?? String(rank))));
     } catch (error) {
@@ -149,7 +151,7 @@ export class Keyscope {
     this.sweepTimer = undefined;
     try {
       // End what is still in flight, so no span stays open and no message stays referenced.
-      for (const consumer of [...this.pipeline.consumers]) consumer.releaseAll();
+      for (const consumer of [...this.pipeline.consumers]) consumer.releaseAll(false);
       this.pipeline.consumers.clear();
       this.pipeline.metrics.withdraw();
     } catch (error) {

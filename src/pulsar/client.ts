@@ -40,6 +40,8 @@ export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<Cons
         subscription: String(config.subscription),
         ...(config.subscriptionType === undefined ? {} : { subscriptionType: config.subscriptionType }),
         ...(typeof config.topic === 'string' ? { topic: config.topic } : {}),
+        ...(typeof config.ackTimeoutMs === 'number' ? { ackTimeoutMs: config.ackTimeoutMs } : {}),
+        ...(typeof config.nAckRedeliverTimeoutMs === 'number' ? { nAckRedeliverTimeoutMs: config.nAckRedeliverTimeoutMs } : {}),
       });
       if (typeof config.listener === 'function') {
         // A copy: the caller's config object keeps its own listener.

@@ -25,7 +25,18 @@ export interface InstrumentConsumerOptions {
   subscriptionType?: SubscriptionTypeName;
   /** Used when a message does not report its topic. */
   topic?: string;
+  /**
+   * The consumer's `ackTimeoutMs`, if set: a delivery in flight longer than
+   * this is expected back from the client's redelivery (taken from the
+   * subscribe config by instrumentClient and PulsarInstrumentation).
+   */
+  ackTimeoutMs?: number;
+  /** The consumer's `nAckRedeliverTimeoutMs` (pulsar-client's default: 60000), when a nacked message is expected back. */
+  nAckRedeliverTimeoutMs?: number;
 }
+
+/** pulsar-client's default delay before a negatively acknowledged message is redelivered. */
+const DEFAULT_NACK_REDELIVERY_DELAY_MS = 60_000;
 
 /**
  * A delivery with its telemetry: the one object a received message costs.
@@ -34,6 +45,8 @@ export interface InstrumentConsumerOptions {
  */
 export class ConsumerDelivery extends Delivery {
   spanEnded = false;
+  /** Its ack timeout passed: the client redelivers it (recorded once). */
+  redeliveryExpected = false;
   messageId: string | undefined = undefined;
   span!: Span;
   /** The context the process span was started in (extracted from the message). */
@@ -72,11 +85,23 @@ export class ConsumerInstrumentation {
   /** Built on first use of an id-based ack; from then on kept current. */
   private byMessageId: Map<string, ConsumerDelivery> | undefined = undefined;
   private wrapped: ConsumerLike | undefined = undefined;
+  private readonly nackRedeliveryDelayMs: number;
+  private readonly ackTimeoutMs: number | undefined;
+  /**
+   * Exclusive and Failover consumers answer an ack timeout by redelivering
+   * everything unacknowledged, not only the messages that timed out.
+   */
+  private readonly redeliversAllOnAckTimeout: boolean;
 
   constructor(
     private readonly pipeline: Pipeline,
     readonly options: InstrumentConsumerOptions,
-  ) {}
+  ) {
+    this.nackRedeliveryDelayMs = nonNegative(options.nAckRedeliverTimeoutMs) ?? DEFAULT_NACK_REDELIVERY_DELAY_MS;
+    const ackTimeoutMs = nonNegative(options.ackTimeoutMs);
+    this.ackTimeoutMs = ackTimeoutMs === 0 ? undefined : ackTimeoutMs;
+    this.redeliversAllOnAckTimeout = options.subscriptionType !== 'Shared' && options.subscriptionType !== 'KeyShared';
+  }
 
   /** The instrumented view of `consumer` (created once). */
   wrap<C extends ConsumerLike>(consumer: C): C {
@@ -126,12 +151,13 @@ export class ConsumerInstrumentation {
         return result;
       },
       close: (...args: unknown[]) => {
-        this.releaseAll();
+        // The broker hands what this consumer held to the next consumer, possibly with redelivery count 0.
+        this.releaseAll(true);
         this.pipeline.consumers.delete(this);
         return (raw.close as (...a: unknown[]) => Promise<null>)(...args);
       },
       unsubscribe: (...args: unknown[]) => {
-        this.releaseAll();
+        this.releaseAll(false);
         this.pipeline.consumers.delete(this);
         return (raw.unsubscribe as (...a: unknown[]) => Promise<null>)(...args);
       },
@@ -330,6 +356,30 @@ export class ConsumerInstrumentation {
     }
     pipeline.spans.settle(delivery.span, kind);
     if (!delivery.inWindow) endSpan(delivery);
+    if (kind === 'nack') pipeline.tracker.expectRedelivery(delivery, now, this.nackRedeliveryDelayMs);
+  }
+
+  /**
+   * Records the deliveries whose ack timeout passed as expected redeliveries
+   * (once each). Called by the periodic sweep; the recorded ones are a prefix
+   * of the receive-order list, so the walk covers only the unrecorded rest.
+   */
+  expireAckTimeouts(now: number): void {
+    const timeout = this.ackTimeoutMs;
+    if (timeout === undefined) return;
+    try {
+      let firstUnrecorded: ConsumerDelivery | undefined;
+      for (let d = this.newest; d !== undefined && !d.redeliveryExpected; d = d.previousOfConsumer) firstUnrecorded = d;
+      const cutoff = now - timeout;
+      if (firstUnrecorded === undefined || firstUnrecorded.receivedAt > cutoff) return;
+      const all = this.redeliversAllOnAckTimeout;
+      for (let d: ConsumerDelivery | undefined = firstUnrecorded; d !== undefined && (all || d.receivedAt <= cutoff); d = d.nextOfConsumer) {
+        d.redeliveryExpected = true;
+        this.pipeline.tracker.expectRedelivery(d, now, 0);
+      }
+    } catch (error) {
+      logInternal(error);
+    }
   }
 
   /** A snapshot of this consumer's in-flight deliveries, oldest first (for the rare paths that walk them). */
@@ -357,11 +407,16 @@ export class ConsumerInstrumentation {
     if (this.byMessageId !== undefined && delivery.messageId !== undefined) this.byMessageId.delete(delivery.messageId);
   }
 
-  /** On close/unsubscribe the broker redelivers what this consumer held; stop tracking it here. */
-  releaseAll(): void {
+  /**
+   * On close/unsubscribe, or when Keyscope closes, stop tracking what this
+   * consumer held. `expectRedelivery`: the broker redelivers it (close).
+   */
+  releaseAll(expectRedelivery: boolean): void {
     try {
+      const now = this.pipeline.clock();
       for (const delivery of this.inflightList()) {
         this.release(delivery);
+        if (expectRedelivery) this.pipeline.tracker.expectRedelivery(delivery, now, 0);
         this.pipeline.spans.settle(delivery.span, 'closed');
         if (!delivery.inWindow) endSpan(delivery);
       }
@@ -433,6 +488,10 @@ function endSpan(delivery: ConsumerDelivery): void {
   if (delivery.spanEnded) return;
   delivery.spanEnded = true;
   delivery.span.end();
+}
+
+function nonNegative(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 function topicNameOf(message: MessageLike): string {

@@ -54,7 +54,7 @@ export class Pipeline {
    */
   readonly deliveries = new WeakMap<object, Delivery>();
   /** Wrapped consumers, so that close() can end what they hold; they leave when closed. */
-  readonly consumers = new Set<{ releaseAll(): void }>();
+  readonly consumers = new Set<{ releaseAll(expectRedelivery: boolean): void; expireAckTimeouts(now: number): void }>();
 
   constructor(parts: PipelineParts) {
     this.tracker = parts.tracker;

@@ -82,6 +82,8 @@ export interface ConsumerConfigLike {
   topicsPattern?: string;
   subscription: string;
   subscriptionType?: SubscriptionTypeName;
+  ackTimeoutMs?: number;
+  nAckRedeliverTimeoutMs?: number;
   // The listener's consumer parameter is the client's own consumer type; a
   // method-style signature keeps real `ConsumerConfig` values assignable.
   listener?(message: never, consumer: never): void;

@@ -14,6 +14,24 @@ const MAX_EXTRA_PRODUCERS_PER_KEY = 8;
 /** Candidates examined per insertion before the table is allowed to stay over its cap. */
 const EVICTION_SCAN_LIMIT = 16;
 
+/** What `observeSequence` found: a new highest seq, the same seq again, or a lower one. */
+export const SEQ_FORWARD = 0;
+export const SEQ_REPEATED = 1;
+export const SEQ_BACKWARDS = 2;
+export type SequenceOrder = typeof SEQ_FORWARD | typeof SEQ_REPEATED | typeof SEQ_BACKWARDS;
+
+/**
+ * Redeliveries of one key that this process caused or saw coming (a nack, a
+ * consumer closing with messages in flight, an ack timeout), which the broker
+ * may report with redelivery count 0. O(1) per key: how many are expected,
+ * the lowest seq among them, and when the expectation lapses.
+ */
+export class PendingRedeliveries {
+  count = 0;
+  lowestSeq = Number.POSITIVE_INFINITY;
+  expiresAt = 0;
+}
+
 export class KeyState {
   /** Producer whose sequence number is kept in `seq` (the common single-producer case). */
   producer: string | undefined = undefined;
@@ -25,6 +43,8 @@ export class KeyState {
   oldestInflight: InflightLink | undefined = undefined;
   newestInflight: InflightLink | undefined = undefined;
   processingWindows = 0;
+  /** Allocated on the first locally known redelivery of this key; undefined otherwise. */
+  pendingRedeliveries: PendingRedeliveries | undefined = undefined;
   /** Neighbours in the table's recency list (older, newer). */
   older: KeyState | undefined = undefined;
   newer: KeyState | undefined = undefined;
@@ -39,24 +59,26 @@ export class KeyState {
   }
 
   /**
-   * Records `seq` from `producer` and reports whether it is lower than one
-   * already seen for this (key, producer) pair.
+   * Records `seq` from `producer` and reports how it compares with the
+   * highest one already seen for this (key, producer) pair.
    */
-  observeSequence(producer: string, seq: number): boolean {
+  observeSequence(producer: string, seq: number): SequenceOrder {
     if (this.producer === undefined || this.producer === producer) {
       this.producer = producer;
-      if (seq < this.seq) return true;
+      if (seq < this.seq) return SEQ_BACKWARDS;
+      if (seq === this.seq) return SEQ_REPEATED;
       this.seq = seq;
-      return false;
+      return SEQ_FORWARD;
     }
     const others = this.otherProducers;
     if (others !== undefined) {
       for (let i = 0; i < others.length; i += 2) {
         if (others[i] === producer) {
           const last = others[i + 1] as number;
-          if (seq < last) return true;
+          if (seq < last) return SEQ_BACKWARDS;
+          if (seq === last) return SEQ_REPEATED;
           others[i + 1] = seq;
-          return false;
+          return SEQ_FORWARD;
         }
       }
     }
@@ -67,7 +89,7 @@ export class KeyState {
     if (list.length > MAX_EXTRA_PRODUCERS_PER_KEY * 2) list.splice(0, 2);
     this.producer = producer;
     this.seq = seq;
-    return false;
+    return SEQ_FORWARD;
   }
 }
 

@@ -4,7 +4,7 @@
  * every method takes the current time from its caller, so tests drive it with
  * an injected clock.
  */
-import { KeyState, KeyTable, type InflightLink } from './keyTable.js';
+import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink } from './keyTable.js';
 
 export type ViolationKind = 'reorder' | 'redelivery_reorder' | 'concurrent';
 
@@ -14,6 +14,12 @@ export interface TrackerOptions {
   topStalledKeys: number;
 }
 
+/**
+ * How long a locally known redelivery stays expected past the time it is due
+ * (now, or after the nack delay): the stall threshold. A redelivery not seen
+ * by then went to another consumer, and the key's order is judged strictly again.
+ */
+const redeliveryGraceMs = (options: TrackerOptions): number => options.stallThresholdMs;
 /** Upper bound on distinct producer ids kept as shared strings. */
 const MAX_INTERNED_PRODUCERS = 4096;
 
@@ -47,6 +53,8 @@ export class Delivery implements InflightLink {
   inflight = false;
   stallCounted = false;
   inWindow = false;
+  /** The stamped sequence number (NaN when the message carries none). */
+  seq = Number.NaN;
   /** Set by `register` when this delivery broke the order of its key. */
   violation: ViolationKind | undefined = undefined;
 
@@ -116,8 +124,15 @@ export class Tracker {
     let keyState: KeyState | undefined;
     if (key !== undefined) {
       keyState = this.keys.touch(stream.keys, key);
-      if (producer !== undefined && seq === seq && keyState.observeSequence(this.intern(producer), seq)) {
-        delivery.violation = redeliveryCount > 0 ? 'redelivery_reorder' : 'reorder';
+      if (producer !== undefined && seq === seq) {
+        delivery.seq = seq;
+        const order = keyState.observeSequence(this.intern(producer), seq);
+        // A repeated or lower seq is a message coming again (or a genuine reorder):
+        // the rare path, where locally known redeliveries are consulted.
+        if (order !== SEQ_FORWARD) {
+          const expected = keyState.pendingRedeliveries !== undefined && this.consumeExpectedRedelivery(keyState, seq, delivery.receivedAt);
+          if (order === SEQ_BACKWARDS) delivery.violation = redeliveryCount > 0 || expected ? 'redelivery_reorder' : 'reorder';
+        }
       }
     }
     delivery.keyState = keyState;
@@ -168,6 +183,45 @@ export class Tracker {
       else nextOfKey.previousOfKey = previousOfKey;
       delivery.previousOfKey = delivery.nextOfKey = undefined;
     }
+  }
+
+  /**
+   * Notes that `delivery`'s message will come again although the broker may
+   * report redelivery count 0 (Exclusive and Failover subscriptions keep no
+   * count): it was nacked, its consumer closed while it was in flight, or its
+   * ack timeout passed. `dueInMs` is when it is expected (the nack delay, or 0).
+   * A later lower-seq delivery of its key then counts as `redelivery_reorder`.
+   */
+  expectRedelivery(delivery: Delivery, now: number, dueInMs: number): void {
+    const keyState = delivery.keyState;
+    const seq = delivery.seq;
+    if (keyState === undefined || seq !== seq) return;
+    let pending = keyState.pendingRedeliveries;
+    if (pending === undefined) pending = keyState.pendingRedeliveries = new PendingRedeliveries();
+    else if (now > pending.expiresAt) {
+      pending.count = 0;
+      pending.lowestSeq = Number.POSITIVE_INFINITY;
+    }
+    pending.count++;
+    if (seq < pending.lowestSeq) pending.lowestSeq = seq;
+    pending.expiresAt = Math.max(pending.expiresAt, now + dueInMs + redeliveryGraceMs(this.options));
+  }
+
+  /**
+   * Whether a message of `keyState` coming again with `seq` is one of its
+   * expected redeliveries; if so it is taken off the record, which is dropped
+   * once every expected one came back (the key caught up) or it lapsed.
+   */
+  private consumeExpectedRedelivery(keyState: KeyState, seq: number, now: number): boolean {
+    const pending = keyState.pendingRedeliveries as PendingRedeliveries;
+    if (now > pending.expiresAt) {
+      keyState.pendingRedeliveries = undefined;
+      return false;
+    }
+    // Older than anything expected back: not explained by those redeliveries.
+    if (seq < pending.lowestSeq) return false;
+    if (--pending.count === 0) keyState.pendingRedeliveries = undefined;
+    return true;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTable } from '../../../src/tracking/keyTable.js';
+import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED } from '../../../src/tracking/keyTable.js';
 import { Tracker } from '../../../src/tracking/tracker.js';
 import { exposeGc } from '../../support/gc.js';
 
@@ -65,14 +65,15 @@ describe('KeyTable', () => {
   it('remembers the highest sequence per producer of a key, across several producers', () => {
     const table = new KeyTable(10);
     const state = table.touch(table.createScope(), 'k');
-    expect(state.observeSequence('p1', 1)).toBe(false);
-    expect(state.observeSequence('p2', 7)).toBe(false);
-    expect(state.observeSequence('p1', 2)).toBe(false);
-    expect(state.observeSequence('p2', 8)).toBe(false);
-    expect(state.observeSequence('p1', 1)).toBe(true);
-    expect(state.observeSequence('p2', 3)).toBe(true);
-    // A duplicate (same seq) is not a reorder.
-    expect(state.observeSequence('p2', 8)).toBe(false);
+    expect(state.observeSequence('p1', 1)).toBe(SEQ_FORWARD);
+    expect(state.observeSequence('p2', 7)).toBe(SEQ_FORWARD);
+    expect(state.observeSequence('p1', 2)).toBe(SEQ_FORWARD);
+    expect(state.observeSequence('p2', 8)).toBe(SEQ_FORWARD);
+    expect(state.observeSequence('p1', 1)).toBe(SEQ_BACKWARDS);
+    expect(state.observeSequence('p2', 3)).toBe(SEQ_BACKWARDS);
+    // A duplicate (same seq) is not a reorder, but it is told apart from a new message.
+    expect(state.observeSequence('p2', 8)).toBe(SEQ_REPEATED);
+    expect(state.observeSequence('p1', 2)).toBe(SEQ_REPEATED);
   });
 });
 

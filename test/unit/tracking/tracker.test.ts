@@ -149,3 +149,91 @@ describe('in flight and stalls', () => {
     expect(sweep.streams[0]?.stalledMessages).toBe(1);
   });
 });
+
+describe('locally known redeliveries (the broker reports count 0)', () => {
+  it('counts a nacked message coming back behind newer ones with count 0 as redelivery_reorder', () => {
+    const t = tracker({ stallThresholdMs: 1000 });
+    const s = t.stream('t', 's');
+    const nacked = t.deliver(s, 'k', 'p', 1, 0, 0);
+    t.settle(nacked);
+    t.expectRedelivery(nacked, 0, 500);
+    t.settle(t.deliver(s, 'k', 'p', 2, 0, 10));
+    expect(t.deliver(s, 'k', 'p', 1, 0, 600).violation).toBe('redelivery_reorder');
+    // The expectation was used up: the key is judged strictly again.
+    expect(t.deliver(s, 'k', 'p', 1, 0, 700).violation).toBe('reorder');
+  });
+
+  it('still counts reorder on another key, and on the same key below every expected seq', () => {
+    const t = tracker();
+    const s = t.stream('t', 's');
+    t.deliver(s, 'k', 'p', 1, 0, 0);
+    const nacked = t.deliver(s, 'k', 'p', 5, 0, 0);
+    t.deliver(s, 'other', 'p', 6, 0, 0);
+    t.settle(nacked);
+    t.expectRedelivery(nacked, 0, 0);
+    t.deliver(s, 'k', 'p', 7, 0, 0);
+    expect(t.deliver(s, 'other', 'p', 3, 0, 0).violation).toBe('reorder');
+    expect(t.deliver(s, 'k', 'p', 2, 0, 0).violation).toBe('reorder');
+    expect(t.deliver(s, 'k', 'p', 5, 0, 0).violation).toBe('redelivery_reorder');
+  });
+
+  it('uses an expectation up on a message that comes again without going backwards', () => {
+    const t = tracker();
+    const s = t.stream('t', 's');
+    const newest = t.deliver(s, 'k', 'p', 4, 0, 0);
+    t.settle(newest);
+    t.expectRedelivery(newest, 0, 0);
+    expect(t.deliver(s, 'k', 'p', 4, 0, 1).violation).toBeUndefined();
+    expect(t.keys.touch(s.keys, 'k').pendingRedeliveries).toBeUndefined();
+  });
+
+  it('lets an expectation lapse after its due time plus the stall threshold', () => {
+    const t = tracker({ stallThresholdMs: 1000 });
+    const s = t.stream('t', 's');
+    const nacked = t.deliver(s, 'k', 'p', 1, 0, 0);
+    t.settle(nacked);
+    t.expectRedelivery(nacked, 0, 500);
+    t.deliver(s, 'k', 'p', 2, 0, 10);
+    expect(t.deliver(s, 'k', 'p', 1, 0, 1501).violation).toBe('reorder');
+    expect(t.keys.touch(s.keys, 'k').pendingRedeliveries).toBeUndefined();
+  });
+
+  it('keeps one small record per key however many redeliveries are expected, within the key bound', () => {
+    const t = tracker({ maxTrackedKeys: 100 });
+    const s = t.stream('t', 's');
+    for (let i = 0; i < 10_000; i++) {
+      const delivery = t.deliver(s, `k${i % 500}`, 'p', i, 0, i);
+      t.settle(delivery);
+      t.expectRedelivery(delivery, i, 0);
+    }
+    expect(t.keys.size).toBeLessThanOrEqual(100);
+    let records = 0;
+    for (const state of s.keys.values()) {
+      const pending = state.pendingRedeliveries;
+      if (pending === undefined) continue;
+      records++;
+      expect(Object.keys(pending).sort()).toEqual(['count', 'expiresAt', 'lowestSeq']);
+    }
+    expect(records).toBe(s.keys.size);
+    // Several expectations of one key share its record.
+    const first = t.deliver(s, 'one', 'p', 20_000, 0, 0);
+    const second = t.deliver(s, 'one', 'p', 20_001, 0, 0);
+    t.settle(first);
+    t.settle(second);
+    t.expectRedelivery(first, 0, 0);
+    t.expectRedelivery(second, 0, 0);
+    const record = t.keys.touch(s.keys, 'one').pendingRedeliveries;
+    expect(record?.count).toBe(2);
+    expect(record?.lowestSeq).toBe(20_000);
+  });
+
+  it('ignores messages without stamps or key', () => {
+    const t = tracker();
+    const s = t.stream('t', 's');
+    const unstamped = t.deliver(s, 'k', undefined, Number.NaN, 0, 0);
+    const keyless = t.deliver(s, undefined, 'p', 1, 0, 0);
+    t.expectRedelivery(unstamped, 0, 0);
+    t.expectRedelivery(keyless, 0, 0);
+    expect(t.keys.touch(s.keys, 'k').pendingRedeliveries).toBeUndefined();
+  });
+});
