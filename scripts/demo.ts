@@ -20,7 +20,8 @@ import { startTelemetry } from './demo/telemetry.js';
 import { Workload, type WorkloadStats } from './demo/workload.js';
 
 const SERVICE_NAME = 'keyscope-demo';
-const TOPIC = 'persistent://public/default/keyscope-demo';
+// A topic per run: no backlog or series of an earlier (perhaps interrupted) run mixes in.
+const TOPIC = `persistent://public/default/keyscope-demo-${Date.now().toString(36)}`;
 const SUBSCRIPTION = 'keyscope-demo-sends';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -13,19 +13,27 @@ export interface ReportOptions {
   metricsUrl: string;
 }
 
-export const DEMO_QUERIES: { title: string; query: (service: string) => string }[] = [
-  { title: 'messages sent per second', query: () => 'sum(rate(keyscope_messages_sent_total[30s]))' },
-  { title: 'messages acked per second', query: () => 'sum(rate(keyscope_messages_acked_total[30s]))' },
+/**
+ * Filtered to this run's topic and service, so that series left in
+ * Prometheus by earlier runs or other programs do not mix in.
+ */
+export const DEMO_QUERIES: { title: string; query: (service: string, topic: string) => string }[] = [
+  { title: 'messages sent per second', query: (_, topic) => `sum(rate(keyscope_messages_sent_total{topic="${topic}"}[30s]))` },
+  { title: 'messages acked per second', query: (_, topic) => `sum(rate(keyscope_messages_acked_total{topic="${topic}"}[30s]))` },
   {
     title: 'p99 publish-to-ack seconds',
-    query: () => 'histogram_quantile(0.99, sum by (le) (rate(keyscope_end_to_end_seconds_bucket[30s])))',
+    query: (_, topic) => `histogram_quantile(0.99, sum by (le) (rate(keyscope_end_to_end_seconds_bucket{topic="${topic}"}[30s])))`,
   },
-  { title: 'redeliveries', query: () => 'sum(keyscope_redeliveries_total)' },
-  { title: 'ordering violations by kind', query: () => 'sum by (kind) (keyscope_ordering_violations_total)' },
-  { title: 'stalls', query: () => 'sum(keyscope_stalls_total)' },
+  { title: 'redeliveries', query: (_, topic) => `sum(keyscope_redeliveries_total{topic="${topic}"})` },
+  {
+    title: 'ordering violations by kind',
+    query: (_, topic) => `sum by (kind) (keyscope_ordering_violations_total{topic="${topic}"})`,
+  },
+  { title: 'stalls', query: (_, topic) => `sum(keyscope_stalls_total{topic="${topic}"})` },
   {
     title: 'spans per second (collector span metrics)',
-    query: (service) => `sum by (span_name) (rate(traces_span_metrics_calls_total{service_name="${service}"}[30s]))`,
+    query: (service, topic) =>
+      `sum by (span_name) (rate(traces_span_metrics_calls_total{service_name="${service}", span_name=~"(send|process) ${topic}"}[30s]))`,
   },
 ];
 
@@ -84,12 +92,12 @@ export async function printReport(options: ReportOptions): Promise<void> {
   console.log(`\nMetrics (Prometheus ${prometheusUrl})`);
   // The app and the collector's span metrics are scraped every 5 s; wait for both.
   await pollUntil(async () => {
-    const app = await promQuery(prometheusUrl, 'keyscope_messages_sent_total');
+    const app = await promQuery(prometheusUrl, `keyscope_messages_sent_total{topic="${options.topic}"}`);
     const spans = await promQuery(prometheusUrl, `traces_span_metrics_calls_total{service_name="${options.serviceName}"}`);
     return app.length > 0 && spans.length > 0 ? true : undefined;
   }, 20_000).catch(() => undefined);
   for (const { title, query } of DEMO_QUERIES) {
-    const promql = query(options.serviceName);
+    const promql = query(options.serviceName, options.topic);
     let lines: string[];
     try {
       const samples = await promQuery(prometheusUrl, promql);
