@@ -54,8 +54,9 @@ render_collector_manifest() {
 }
 
 # One build folder per (release, manifest content): editing the manifest or a
-# version in versions.env builds anew, anything else reuses the previous build.
-OTELCOL_MANIFEST_HASH="$(render_collector_manifest | sha256sum | cut -c1-12)"
+# version in versions.env builds anew, anything else (comments included)
+# reuses the previous build.
+OTELCOL_MANIFEST_HASH="$(render_collector_manifest | grep -Ev '^[[:space:]]*(#|$)' | sha256sum | cut -c1-12)"
 OTELCOL_BUILD_DIR="$KEYSCOPE_CACHE/otelcol-${OTELCOL_VERSION}-${OTELCOL_MANIFEST_HASH}"
 OTELCOL_BIN="${OTELCOL_BIN:-$OTELCOL_BUILD_DIR/dist/otelcol-keyscope}"
 OTELCOL_BUILDER_BIN="$KEYSCOPE_CACHE/tools/builder-v${OTELCOL_VERSION}/builder"
