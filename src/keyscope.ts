@@ -24,6 +24,13 @@ export interface KeyscopeOptions {
   stallThresholdMs?: number;
   /** Upper bound of keys tracked for ordering and stalls. Default 100000. */
   maxTrackedKeys?: number;
+  /**
+   * Upper bound of messages tracked in flight (received, not yet acked or
+   * nacked) across all consumers. Beyond it the oldest is dropped from
+   * tracking and counted in keyscope_inflight_evictions_total; acks are never
+   * affected. Default 100000.
+   */
+  maxInflightMessages?: number;
   /** How many of the oldest stalled keys are exported with a `key` label. Default 10; 0 turns it off. */
   topStalledKeys?: number;
   /** How keys appear on spans and labels. Default 'hashed'. */
@@ -43,6 +50,7 @@ export interface KeyscopeOptions {
 const DEFAULTS = {
   stallThresholdMs: 30_000,
   maxTrackedKeys: 100_000,
+  maxInflightMessages: 100_000,
   topStalledKeys: 10,
   keyPolicy: 'hashed' as KeyPolicy,
   consumerSpanRelation: 'parent' as ConsumerSpanRelation,
@@ -77,6 +85,7 @@ export class Keyscope {
     this.pipeline = new Pipeline({
       tracker: new Tracker({
         maxTrackedKeys: resolved.maxTrackedKeys,
+        maxInflightMessages: resolved.maxInflightMessages,
         stallThresholdMs: resolved.stallThresholdMs,
         topStalledKeys: resolved.topStalledKeys,
       }),
@@ -175,6 +184,7 @@ interface ResolvedOptions {
   tracerProvider: TracerProvider | undefined;
   stallThresholdMs: number;
   maxTrackedKeys: number;
+  maxInflightMessages: number;
   topStalledKeys: number;
   keyPolicy: KeyPolicy;
   keyHashSecret: string;
@@ -226,6 +236,7 @@ function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     tracerProvider: o.tracerProvider,
     stallThresholdMs: positive('stallThresholdMs', o.stallThresholdMs, DEFAULTS.stallThresholdMs, false),
     maxTrackedKeys: positive('maxTrackedKeys', o.maxTrackedKeys, DEFAULTS.maxTrackedKeys, true),
+    maxInflightMessages: positive('maxInflightMessages', o.maxInflightMessages, DEFAULTS.maxInflightMessages, true),
     topStalledKeys: positive('topStalledKeys', o.topStalledKeys, DEFAULTS.topStalledKeys, true, true),
     keyPolicy: oneOf('keyPolicy', o.keyPolicy, ['hashed', 'plain', 'none'] as const, DEFAULTS.keyPolicy),
     keyHashSecret: o.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET,

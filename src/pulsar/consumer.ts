@@ -208,6 +208,7 @@ export class ConsumerInstrumentation {
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
     pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
+    if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
     const tail = this.newest;
     if (tail === undefined) this.oldest = delivery;
     else {
@@ -357,6 +358,30 @@ export class ConsumerInstrumentation {
     pipeline.spans.settle(delivery.span, kind);
     if (!delivery.inWindow) endSpan(delivery);
     if (kind === 'nack') pipeline.tracker.expectRedelivery(delivery, now, this.nackRedeliveryDelayMs);
+  }
+
+  /**
+   * Beyond maxInflightMessages the oldest tracked delivery (of any consumer)
+   * is dropped from tracking: its span ends with an 'untracked' settle record
+   * and it is counted in keyscope_inflight_evictions_total. Its message is
+   * untouched, and a later ack or nack still reaches the client; it is not
+   * counted, since nothing tracks it any more.
+   */
+  private dropOldestTracked(newest: ConsumerDelivery): void {
+    const tracker = this.pipeline.tracker;
+    while (tracker.overInflightBound) {
+      const oldest = tracker.oldestInflight(newest);
+      if (oldest === undefined) return;
+      if (oldest instanceof ConsumerDelivery) oldest.owner.untrack(oldest);
+      else tracker.settle(oldest);
+    }
+  }
+
+  private untrack(delivery: ConsumerDelivery): void {
+    this.release(delivery);
+    delivery.route.instruments.inflightEvictions.inc();
+    this.pipeline.spans.settle(delivery.span, 'untracked');
+    if (!delivery.inWindow) endSpan(delivery);
   }
 
   /**

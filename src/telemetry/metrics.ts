@@ -38,6 +38,7 @@ export interface StreamInstruments {
   readonly acked: PendingCount;
   readonly nacked: PendingCount;
   readonly redeliveries: PendingCount;
+  readonly inflightEvictions: PendingCount;
   readonly violations: Readonly<Record<ViolationKind, PendingCount>>;
   readonly processing: HistogramSeries;
   readonly endToEnd: HistogramSeries;
@@ -73,6 +74,7 @@ export class KeyscopeMetrics {
   private readonly processing: KeyscopeHistogram;
   private readonly trackedKeys: Gauge;
   private readonly keyEvictions: Counter;
+  private readonly inflightEvictions: Counter<StreamLabel>;
   private readonly contextErrors: Counter<TopicLabel | 'reason'>;
 
   private readonly topics = new Map<string, TopicInstruments>();
@@ -106,6 +108,7 @@ export class KeyscopeMetrics {
     this.processing = histogram(r, 'keyscope_processing_seconds', 'Time from delivery to acknowledgement or negative acknowledgement.', ['topic', 'subscription'], LATENCY_BUCKETS, openMetrics);
     this.trackedKeys = gauge(r, 'keyscope_tracked_keys', 'Keys currently tracked (bounded by maxTrackedKeys).', []);
     this.keyEvictions = counter(r, 'keyscope_key_evictions_total', 'Tracked keys evicted to stay within maxTrackedKeys.', []);
+    this.inflightEvictions = counter(r, 'keyscope_inflight_evictions_total', 'In-flight messages dropped from tracking to stay within maxInflightMessages (oldest first).', ['topic', 'subscription']);
     this.contextErrors = counter(r, 'keyscope_context_errors_total', 'Messages with malformed or hostile stamps or trace context, by reason.', ['topic', 'reason']);
     // A reused histogram keeps the exemplar setting it was created with.
     this.exemplars = this.endToEnd.enableExemplars || this.processing.enableExemplars;
@@ -136,6 +139,7 @@ export class KeyscopeMetrics {
         acked: this.pendingCount(this.acked, labels),
         nacked: this.pendingCount(this.nacked, labels),
         redeliveries: this.pendingCount(this.redeliveries, labels),
+        inflightEvictions: this.pendingCount(this.inflightEvictions, labels),
         violations: {
           reorder: this.pendingCount(this.violations, { topic, subscription, kind: 'reorder' }),
           redelivery_reorder: this.pendingCount(this.violations, { topic, subscription, kind: 'redelivery_reorder' }),

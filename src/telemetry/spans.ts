@@ -20,7 +20,12 @@ import type { KeyRenderer } from './keyPolicy.js';
 import type { TopicName } from './topicName.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
-export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed';
+/**
+ * How a delivery left tracking. 'closed': its consumer closed. 'untracked':
+ * dropped to stay within maxInflightMessages (its ack or nack, whenever it
+ * comes, still reaches the client; it is just not recorded).
+ */
+export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked';
 
 /** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
 export interface ProcessTarget {
@@ -76,6 +81,7 @@ const SETTLE_EVENT_ATTRIBUTES: Record<SettleKind, Attributes> = {
   nack: settleAttributes('nack'),
   ack_cumulative: settleAttributes('ack_cumulative'),
   closed: settleAttributes('closed'),
+  untracked: settleAttributes('untracked'),
 };
 
 function settleAttributes(kind: SettleKind): Attributes {

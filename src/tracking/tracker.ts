@@ -12,6 +12,8 @@ export interface TrackerOptions {
   maxTrackedKeys: number;
   stallThresholdMs: number;
   topStalledKeys: number;
+  /** Upper bound of deliveries tracked in flight across all streams. Default: unbounded. */
+  maxInflightMessages?: number;
 }
 
 /**
@@ -94,9 +96,33 @@ export class Tracker {
   readonly keys: KeyTable;
   private readonly streams = new Map<string, Stream>();
   private readonly producers = new Map<string, string>();
+  /** Deliveries in flight across all streams. */
+  inflight = 0;
+  readonly maxInflightMessages: number;
 
   constructor(readonly options: TrackerOptions) {
     this.keys = new KeyTable(options.maxTrackedKeys);
+    this.maxInflightMessages = options.maxInflightMessages ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** True when more deliveries are in flight than `maxInflightMessages`: the caller drops the oldest (`oldestInflight`). */
+  get overInflightBound(): boolean {
+    return this.inflight > this.maxInflightMessages;
+  }
+
+  /**
+   * The delivery in flight longest across all streams, other than `except`
+   * (the one just registered). Compares the streams' oldest deliveries, so it
+   * costs one step per stream; it only runs beyond the in-flight bound.
+   */
+  oldestInflight(except: Delivery): Delivery | undefined {
+    let oldest: Delivery | undefined;
+    for (const stream of this.streams.values()) {
+      let head = stream.oldest;
+      if (head === except) head = head.nextOfStream;
+      if (head !== undefined && (oldest === undefined || head.receivedAt < oldest.receivedAt)) oldest = head;
+    }
+    return oldest;
   }
 
   stream(topic: string, subscription: string): Stream {
@@ -138,6 +164,7 @@ export class Tracker {
     delivery.keyState = keyState;
     delivery.inflight = true;
 
+    this.inflight++;
     stream.inflight++;
     const tail = stream.newest;
     if (tail === undefined) stream.oldest = delivery;
@@ -165,6 +192,7 @@ export class Tracker {
     if (!delivery.inflight) return;
     delivery.inflight = false;
     const stream = delivery.stream;
+    this.inflight--;
     stream.inflight--;
     const { previousOfStream, nextOfStream } = delivery;
     if (previousOfStream === undefined) stream.oldest = nextOfStream;
