@@ -208,7 +208,6 @@ export class ConsumerInstrumentation {
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
     pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
-    if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
     const tail = this.newest;
     if (tail === undefined) this.oldest = delivery;
     else {
@@ -217,6 +216,7 @@ export class ConsumerInstrumentation {
     }
     this.newest = delivery;
     pipeline.deliveries.set(message, delivery);
+    if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
 
     const instruments = route.instruments;
     instruments.received.inc();

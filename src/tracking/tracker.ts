@@ -22,6 +22,7 @@ export interface TrackerOptions {
  * by then went to another consumer, and the key's order is judged strictly again.
  */
 const redeliveryGraceMs = (options: TrackerOptions): number => options.stallThresholdMs;
+
 /** Upper bound on distinct producer ids kept as shared strings. */
 const MAX_INTERNED_PRODUCERS = 4096;
 
@@ -55,8 +56,8 @@ export class Delivery implements InflightLink {
   inflight = false;
   stallCounted = false;
   inWindow = false;
-  /** The stamped sequence number (NaN when the message carries none). */
-  seq = Number.NaN;
+  /** The stamped sequence number, when the message carries valid stamps and a key. (Undefined rather than NaN keeps the field tagged: no number box per delivery.) */
+  seq: number | undefined = undefined;
   /** Set by `register` when this delivery broke the order of its key. */
   violation: ViolationKind | undefined = undefined;
 
@@ -223,7 +224,7 @@ export class Tracker {
   expectRedelivery(delivery: Delivery, now: number, dueInMs: number): void {
     const keyState = delivery.keyState;
     const seq = delivery.seq;
-    if (keyState === undefined || seq !== seq) return;
+    if (keyState === undefined || seq === undefined) return;
     let pending = keyState.pendingRedeliveries;
     if (pending === undefined) pending = keyState.pendingRedeliveries = new PendingRedeliveries();
     else if (now > pending.expiresAt) {

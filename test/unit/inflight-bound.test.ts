@@ -79,7 +79,7 @@ describe('maxInflightMessages', () => {
 
   it('holds under a flood: tracked deliveries and open spans never exceed the bound', async () => {
     const bound = 100;
-    h = harness({ maxInflightMessages: bound, sampled: false });
+    h = harness({ maxInflightMessages: bound });
     const consumer = await h.client.subscribe({ topic: 't', subscription: 's' });
     const producer = await h.client.createProducer({ topic: 't' });
     const tracker = h.keyscope.internalPipeline.tracker;
@@ -94,6 +94,8 @@ describe('maxInflightMessages', () => {
     expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(bound);
     expect(await metricValue(h.registry, 'keyscope_inflight_evictions_total', labels)).toBe(5000 - bound);
     expect(await metricValue(h.registry, 'keyscope_messages_received_total', labels)).toBe(5000);
+    // Every dropped delivery's span has ended; only the tracked ones are open.
+    expect(h.tracing.byName('process t')).toHaveLength(5000 - bound);
   });
 
   it('lets a processing window of a dropped delivery finish before its span ends', async () => {
