@@ -138,6 +138,7 @@ describe('key health dashboard', () => {
         'Processing time',
         'Processing time p50 / p95 / p99',
         'Tracked keys and evictions',
+        'In-flight evictions',
         'Context errors',
       ]),
     );
@@ -207,6 +208,9 @@ describe('the panels each dashboard promises, by title, type and query', () => {
       expect(panels.get(title)?.exemplar && panels.get(`${title} p50 / p95 / p99`)?.exemplar, `exemplars on ${title}`).toBe(true);
     }
     expectPanel(panels, 'Tracked keys and evictions', 'timeseries', [/keyscope_tracked_keys/, /keyscope_key_evictions_total/]);
+    expectPanel(panels, 'In-flight evictions', 'timeseries', [
+      /rate\(keyscope_inflight_evictions_total\{topic=~"\$topic", subscription=~"\$subscription"\}/,
+    ]);
     expectPanel(panels, 'Context errors', 'timeseries', [/keyscope_context_errors_total/]);
   });
 
@@ -277,8 +281,9 @@ describe('alert rules', () => {
   };
   const all = rules.groups.flatMap((group) => group.rules);
 
-  it('cover ordering, stalls, in-flight age, blocking, redeliveries, growing and stopped backlogs', () => {
+  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs', () => {
     expect(all.map((rule) => rule.alert).sort()).toEqual([
+      'KeyscopeInflightEvictions',
       'KeyscopeMessagesStalled',
       'KeyscopeOldestInflightTooOld',
       'KeyscopeOrderingViolation',

@@ -265,6 +265,16 @@ export function buildKeyHealthDashboard(): ExportedDashboard {
     )
     .withPanel(
       timeSeries({
+        title: 'In-flight evictions',
+        description:
+          'Deliveries dropped from tracking per second because more than maxInflightMessages (default 100000) were in flight; the oldest goes first. Their messages and acks are untouched, but stall, age and latency figures no longer see them. Anything above 0 means an application that does not ack, or a bound too small for its throughput.',
+        unit: 'ops',
+        width: 12,
+        queries: [{ expr: consumerRate(m.inflightEvictions), legend: subscriptionLegend }],
+      }),
+    )
+    .withPanel(
+      timeSeries({
         title: 'Context errors',
         description:
           'Messages whose trace context or keyscope stamps were malformed or hostile; they flowed on with a fresh trace.',

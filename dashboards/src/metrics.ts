@@ -23,6 +23,7 @@ export const keyscopeMetrics = {
   processing: 'keyscope_processing_seconds',
   trackedKeys: 'keyscope_tracked_keys',
   keyEvictions: 'keyscope_key_evictions_total',
+  inflightEvictions: 'keyscope_inflight_evictions_total',
   contextErrors: 'keyscope_context_errors_total',
 } as const;
 
