@@ -2,7 +2,7 @@
  * Proof that the dashboards and alert rules work on real data.
  *
  * With the native stack up (`npm run stack:up`: Pulsar, the collector,
- * Jaeger, Prometheus loading dashboards/alerts.yml), three workloads run
+ * Jaeger, Prometheus loading dashboards/alerts.yml), four workloads run
  * through the real broker with the library, side by side:
  *   - clean:   Key_Shared, two consumers, each key handled in order;
  *   - shared:  Shared, two consumers handling messages concurrently and
@@ -11,7 +11,11 @@
  *   - stall:   Key_Shared in a namespace whose consumers may hold only 20
  *              unacked messages; the handler never finishes two keys, so
  *              they stall, block the keys behind them and finally the
- *              consumer; a second subscription nobody reads keeps growing.
+ *              consumer; a second subscription nobody reads keeps growing;
+ *   - overflow: an Exclusive consumer that never acks, instrumented by a
+ *              second Keyscope (same registry) whose maxInflightMessages is
+ *              small, so deliveries beyond the bound are dropped from
+ *              tracking and counted as in-flight evictions.
  * The app serves its registry on the port Prometheus scrapes (9464) and sends
  * traces to the collector. Then every panel query of the three dashboards runs
  * against Prometheus with the variables set to this run's topics and must
@@ -63,6 +67,8 @@ const NAMESPACE = 'public/keyscope-dashboards';
 const BLOCKED_NAMESPACE = 'public/keyscope-dashboards-blocked';
 const MAX_UNACKED_PER_CONSUMER = 20;
 const STALL_THRESHOLD_MS = 2_000;
+/** maxInflightMessages of the overflow run's Keyscope: far below what it receives. */
+const OVERFLOW_INFLIGHT_BOUND = 20;
 const alertRules = (
   parseYaml(readFileSync(new URL('../../dashboards/alerts.yml', import.meta.url), 'utf8')) as {
     groups: { rules: { alert: string; expr: string }[] }[];
@@ -79,6 +85,7 @@ const topics = {
   clean: `persistent://${NAMESPACE}/clean-${runId}`,
   shared: `persistent://${NAMESPACE}/shared-${runId}`,
   stall: `persistent://${BLOCKED_NAMESPACE}/stall-${runId}`,
+  overflow: `persistent://${NAMESPACE}/overflow-${runId}`,
 };
 const ourTopics = Object.values(topics);
 // A regex inside a PromQL string: the backslash that escapes a regex
@@ -238,6 +245,8 @@ interface Workload {
   client: WebSocketClient;
   rawClient: WebSocketClient;
   keyscope: Keyscope;
+  /** Same registry and tracer provider, maxInflightMessages = OVERFLOW_INFLIGHT_BOUND. */
+  boundedKeyscope: Keyscope;
   registry: Registry<OpenMetricsContentType>;
   server: Server;
   tracerProvider: TracerProvider;
@@ -319,6 +328,13 @@ async function startApp(): Promise<void> {
     topStalledKeys: 5,
     sweepIntervalMs: 500,
   });
+  work.boundedKeyscope = new Keyscope({
+    registry: work.registry,
+    tracerProvider: work.tracerProvider,
+    stallThresholdMs: STALL_THRESHOLD_MS,
+    maxInflightMessages: OVERFLOW_INFLIGHT_BOUND,
+    sweepIntervalMs: 500,
+  });
   work.server = createServer((request, response) => {
     if (request.url !== '/metrics') {
       response.writeHead(404).end();
@@ -339,7 +355,13 @@ async function startApp(): Promise<void> {
   work.rawClient = new WebSocketClient({ serviceUrl: PULSAR_HTTP });
 }
 
-async function subscribe(topic: string, subscription: string, type: 'KeyShared' | 'Shared', name: string): Promise<WebSocketConsumer> {
+async function subscribe(
+  topic: string,
+  subscription: string,
+  type: 'KeyShared' | 'Shared' | 'Exclusive',
+  name: string,
+  keyscope: Keyscope = work.keyscope,
+): Promise<WebSocketConsumer> {
   const consumer = await work.client.subscribe({
     topic,
     subscription,
@@ -350,7 +372,7 @@ async function subscribe(topic: string, subscription: string, type: 'KeyShared' 
     receiverQueueSize: 100,
   });
   work.consumers.push(consumer);
-  return work.keyscope.instrumentConsumer(consumer, { subscription, subscriptionType: type, topic });
+  return keyscope.instrumentConsumer(consumer, { subscription, subscriptionType: type, topic });
 }
 
 async function createProducer(topic: string): Promise<WebSocketProducer> {
@@ -471,6 +493,24 @@ async function stallRun(): Promise<void> {
   });
 }
 
+/**
+ * Overflow run: an Exclusive consumer that processes every message and never
+ * acks it (the broker keeps dispatching; nothing stops it). Its Keyscope
+ * tracks at most OVERFLOW_INFLIGHT_BOUND deliveries, so every later delivery
+ * drops the oldest from tracking.
+ */
+async function overflowRun(): Promise<void> {
+  const consumer = await subscribe(topics.overflow, 'overflow', 'Exclusive', 'overflow-1', work.boundedKeyscope);
+  work.loops.push(
+    consumeLoop(consumer, async (message) => {
+      await work.boundedKeyscope.process(message, () => sleep(1));
+      count('overflow held unacked');
+    }),
+  );
+  const producer = await createProducer(topics.overflow);
+  await produce(producer, { seconds: PRODUCE_SECONDS, total: PRODUCE_SECONDS * 5, keyOf: (i) => `held-${i % 10}` });
+}
+
 // --- the test ------------------------------------------------------------------
 
 const queries: (PanelQuery & { file: string })[] = dashboards.flatMap((definition) =>
@@ -491,7 +531,10 @@ describe('dashboards and alert rules on real data', () => {
     const rules = await prometheus<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules', {});
     const loaded = rules.groups.flatMap((group) => group.rules.map((rule) => rule.name));
     const ours = alertRules.map((rule) => rule.alert);
-    expect(loaded, 'Prometheus must load dashboards/alerts.yml (rule_files)').toEqual(expect.arrayContaining(ours));
+    expect(
+      loaded,
+      `Prometheus must load dashboards/alerts.yml (rule_files); if the file changed since the stack started: curl -X POST ${PROMETHEUS}/-/reload`,
+    ).toEqual(expect.arrayContaining(ours));
 
     for (const namespace of [NAMESPACE, BLOCKED_NAMESPACE]) {
       const status = await pulsarAdmin('PUT', `namespaces/${namespace}`);
@@ -513,6 +556,7 @@ describe('dashboards and alert rules on real data', () => {
     await Promise.allSettled([...(work.consumers ?? []), ...(work.producers ?? [])].map((handle) => handle.close()));
     await Promise.allSettled([work.client?.close(), work.rawClient?.close()]);
     work.keyscope?.close();
+    work.boundedKeyscope?.close();
     await work.tracerProvider?.shutdown().catch(() => {});
     await new Promise<void>((resolve) => (work.server ? work.server.close(() => resolve()) : resolve()));
     // The topics would keep the broker-side alerts going; remove them.
@@ -530,7 +574,7 @@ describe('dashboards and alert rules on real data', () => {
       }
     })();
 
-    await Promise.all([cleanRun(), sharedRun(), stallRun()]);
+    await Promise.all([cleanRun(), sharedRun(), stallRun(), overflowRun()]);
     console.log(`workload done after ${Math.round((Date.now() - startedAt) / 1000)} s:`, work.counts);
     // A broker hiccup may time out a few sends; the signals below do not depend on them.
     expect(work.counts['send failed'] ?? 0, 'failed sends').toBeLessThanOrEqual((work.counts.sent ?? 0) * 0.02);
@@ -547,7 +591,8 @@ describe('dashboards and alert rules on real data', () => {
       hasAlert('KeyscopeOldestInflightTooOld', topics.stall) &&
       hasAlert('PulsarSubscriptionBlockedOnUnacked', topics.stall, 'stall') &&
       hasAlert('PulsarSubscriptionBacklogGrowing', topics.stall) &&
-      hasAlert('PulsarSubscriptionStopped', topics.stall, 'abandoned');
+      hasAlert('PulsarSubscriptionStopped', topics.stall, 'abandoned') &&
+      hasAlert('KeyscopeInflightEvictions', topics.overflow, 'overflow');
     const shouldFire = [
       ['KeyscopeOrderingViolation', topics.shared],
       ['KeyscopeRedeliveryStorm', topics.shared],
@@ -556,6 +601,7 @@ describe('dashboards and alert rules on real data', () => {
       ['PulsarSubscriptionBlockedOnUnacked', topics.stall],
       ['PulsarSubscriptionBacklogGrowing', topics.stall],
       ['PulsarSubscriptionStopped', topics.stall],
+      ['KeyscopeInflightEvictions', topics.overflow],
     ] as const;
     const firingWanted = (): boolean => shouldFire.every(([alertname, topic]) => firedShortFor(alertname, topic));
     while (Date.now() < deadline && !(wanted() && firingWanted())) {
@@ -649,6 +695,7 @@ describe('dashboards and alert rules on real data', () => {
       ['PulsarSubscriptionBlockedOnUnacked', topics.stall],
       ['PulsarSubscriptionBacklogGrowing', topics.stall],
       ['PulsarSubscriptionStopped', topics.stall],
+      ['KeyscopeInflightEvictions', topics.overflow],
     ] as const) {
       expect(hasAlert(alertname, topic), `${alertname} on ${topic}`).toBe(true);
     }
@@ -664,6 +711,37 @@ describe('dashboards and alert rules on real data', () => {
     expect(violationKinds.result.map((series) => series.metric.kind).sort()).toEqual(
       expect.arrayContaining(['concurrent', 'redelivery_reorder', 'reorder']),
     );
+
+    // The overflow run hit its bound: every delivery beyond the tracked ones
+    // was counted as an eviction, and tracking never held more than the
+    // bound. The runs under the default bound evicted nothing.
+    const overflowFigures = async (expr: string): Promise<number> => {
+      const data = await prometheus<{ result: PromSeries[] }>('/api/v1/query', { query: expr, time: String(end) });
+      return Number(data.result[0]?.value?.[1] ?? 'NaN');
+    };
+    const overflow = `topic="${topics.overflow}", subscription="overflow"`;
+    const overflowReceived = await overflowFigures(`sum(keyscope_messages_received_total{${overflow}})`);
+    const overflowEvicted = await overflowFigures(`sum(keyscope_inflight_evictions_total{${overflow}})`);
+    const overflowInflight = await overflowFigures(`sum(keyscope_inflight_messages{${overflow}})`);
+    const overflowMaxInflight = await overflowFigures(`max(max_over_time(keyscope_inflight_messages{${overflow}}[${rangeSeconds}s]))`);
+    console.log(
+      `overflow run (maxInflightMessages ${OVERFLOW_INFLIGHT_BOUND}): received ${overflowReceived}, evicted ${overflowEvicted}, in flight ${overflowInflight} (at most ${overflowMaxInflight})`,
+    );
+    expect(overflowReceived, 'messages received by the overflow run').toBeGreaterThan(OVERFLOW_INFLIGHT_BOUND * 2);
+    expect(overflowEvicted, 'evicted = received - still tracked').toBe(overflowReceived - overflowInflight);
+    expect(overflowMaxInflight, 'tracked in flight never above the bound').toBeLessThanOrEqual(OVERFLOW_INFLIGHT_BOUND);
+    const unboundedEvictions = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
+      query: `sum by (topic) (keyscope_inflight_evictions_total{topic=~"${topicRegex}", topic!="${topics.overflow}"})`,
+      time: String(end),
+    });
+    expect(
+      Object.fromEntries(unboundedEvictions.result.map((series) => [series.metric.topic, series.value?.[1]])),
+      'in-flight evictions of the runs under the default bound',
+    ).toEqual({ [topics.clean]: '0', [topics.shared]: '0', [topics.stall]: '0' });
+    for (const topic of [topics.clean, topics.shared, topics.stall]) {
+      expect(hasAlert('KeyscopeInflightEvictions', topic), `KeyscopeInflightEvictions on ${topic}`).toBe(false);
+      expect(firedShortFor('KeyscopeInflightEvictions', topic), `KeyscopeInflightEvictions firing on ${topic}`).toBe(false);
+    }
 
     // The error panels show real failures, not only the zero line they
     // draw for spans without errors.
