@@ -65,36 +65,41 @@ const getter: TextMapGetter<Record<string, string>> = {
 const setter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) };
 
 /**
+ * Start options of the floor scenarios' send and process spans: the
+ * sampling-relevant attributes, built once and shared by both floors.
+ */
+const floorSendSpanOptions = {
+  kind: SpanKind.PRODUCER,
+  attributes: {
+    'messaging.system': 'pulsar',
+    'messaging.destination.name': TOPIC,
+    'messaging.operation.name': 'send',
+    'messaging.operation.type': 'send',
+  },
+};
+const floorProcessSpanOptions = {
+  kind: SpanKind.CONSUMER,
+  attributes: {
+    'messaging.system': 'pulsar',
+    'messaging.destination.name': TOPIC,
+    'messaging.operation.name': 'process',
+    'messaging.operation.type': 'process',
+    'messaging.destination.subscription.name': 'bench',
+  },
+};
+
+/**
  * Minimal floor: the same transport plus the bare OpenTelemetry calls every
  * propagating instrumentation makes (two spans with their sampling-relevant
  * attributes, inject, extract, an active process span), and nothing else.
  */
 async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
   const pipe = await rawPipe(new FakeClient());
-  const sendOptions = {
-    kind: SpanKind.PRODUCER,
-    attributes: {
-      'messaging.system': 'pulsar',
-      'messaging.destination.name': TOPIC,
-      'messaging.operation.name': 'send',
-      'messaging.operation.type': 'send',
-    },
-  };
-  const processOptions = {
-    kind: SpanKind.CONSUMER,
-    attributes: {
-      'messaging.system': 'pulsar',
-      'messaging.destination.name': TOPIC,
-      'messaging.operation.name': 'process',
-      'messaging.operation.type': 'process',
-      'messaging.destination.subscription.name': 'bench',
-    },
-  };
   return {
     consumer: pipe.consumer,
     send: async (i) => {
       const active = context.active();
-      const span = tracer.startSpan('send ' + TOPIC, sendOptions, active);
+      const span = tracer.startSpan('send ' + TOPIC, floorSendSpanOptions, active);
       const properties: Record<string, string> = { app: 'bench' };
       propagation.inject(trace.setSpan(active, span), properties, setter);
       const id = await pipe.producer.send({ data: payload, partitionKey: keys[i % KEYS] as string, properties });
@@ -103,7 +108,7 @@ async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
     },
     consume: async (message) => {
       const extracted = propagation.extract(ROOT_CONTEXT, message.getProperties(), getter);
-      const span = tracer.startSpan('process ' + TOPIC, processOptions, extracted);
+      const span = tracer.startSpan('process ' + TOPIC, floorProcessSpanOptions, extracted);
       await context.with(trace.setSpan(extracted, span), () => pipe.consumer.acknowledge(message));
       span.end();
     },
@@ -123,25 +128,6 @@ async function sameTelemetryFloorPipe(tracer: Tracer): Promise<Pipe> {
   const producerId = 'Xq3_bench-prod';
   const consumerId = 'Yr4_bench-cons';
   let lastSeq = 0;
-  const sendOptions = {
-    kind: SpanKind.PRODUCER,
-    attributes: {
-      'messaging.system': 'pulsar',
-      'messaging.destination.name': TOPIC,
-      'messaging.operation.name': 'send',
-      'messaging.operation.type': 'send',
-    },
-  };
-  const processOptions = {
-    kind: SpanKind.CONSUMER,
-    attributes: {
-      'messaging.system': 'pulsar',
-      'messaging.destination.name': TOPIC,
-      'messaging.operation.name': 'process',
-      'messaging.operation.type': 'process',
-      'messaging.destination.subscription.name': 'bench',
-    },
-  };
   const ackEvent = { 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' };
   return {
     consumer: pipe.consumer,
@@ -149,7 +135,7 @@ async function sameTelemetryFloorPipe(tracer: Tracer): Promise<Pipe> {
       const seq = ++lastSeq;
       const key = keys[i % KEYS] as string;
       const active = context.active();
-      const span = tracer.startSpan('send ' + TOPIC, sendOptions, active);
+      const span = tracer.startSpan('send ' + TOPIC, floorSendSpanOptions, active);
       if (span.isRecording()) {
         span.setAttribute('keyscope.producer', producerId);
         span.setAttribute('keyscope.seq', seq);
@@ -165,7 +151,7 @@ async function sameTelemetryFloorPipe(tracer: Tracer): Promise<Pipe> {
     consume: async (message) => {
       const properties = message.getProperties();
       const extracted = propagation.extract(ROOT_CONTEXT, properties, getter);
-      const span = tracer.startSpan('process ' + TOPIC, processOptions, extracted);
+      const span = tracer.startSpan('process ' + TOPIC, floorProcessSpanOptions, extracted);
       if (span.isRecording()) {
         span.setAttribute('messaging.pulsar.subscription.type', 'KeyShared');
         span.setAttribute('messaging.pulsar.message.key', message.getPartitionKey());
