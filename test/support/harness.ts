@@ -1,6 +1,6 @@
 /** Builds a Keyscope over the in-memory stand-in with a private registry, tracing and a manual clock. */
 import { Registry, type RegistryContentType } from 'prom-client';
-import { Keyscope, type KeyscopeOptions } from '../../src/index.js';
+import { Keyscope, PRODUCER_PROPERTY, SEQ_PROPERTY, type KeyscopeOptions } from '../../src/index.js';
 import { FakeBroker, FakeClient } from './fakePulsar.js';
 import { testTracing, type TestTracing } from './otel.js';
 
@@ -74,4 +74,25 @@ export async function histogramCount(registry: Registry<RegistryContentType>, na
 /** Lets queued microtasks and listener chains run. */
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Ordering violations of one kind on the series with these labels; 0 while the series does not exist. */
+export async function orderingViolations(current: Harness, labels: Record<string, string>, kind: string): Promise<number> {
+  return (await metricValue(current.registry, 'keyscope_ordering_violations_total', { ...labels, kind })) ?? 0;
+}
+
+/**
+ * Publishes a message on topic 't' straight into the broker, as a producer
+ * with the given stamps would have.
+ */
+export function publishStamped(current: Harness, key: string, producer: string, seq: number): void {
+  current.broker.publish({
+    topic: 't',
+    properties: { [PRODUCER_PROPERTY]: producer, [SEQ_PROPERTY]: String(seq) },
+    data: Buffer.from(`${key}-${seq}`),
+    partitionKey: key,
+    orderingKey: '',
+    eventTimestamp: 0,
+    producerName: producer,
+  });
 }

@@ -1,29 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
 import type { FakeConsumer, FakeMessage } from '../support/fakePulsar.js';
-import { harness, metricValue, settle, type Harness } from '../support/harness.js';
+import { harness, metricValue, orderingViolations, publishStamped, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
 afterEach(() => h?.keyscope.close());
 
 const labels = { topic: 't', subscription: 's' };
-
-async function violations(current: Harness, kind: string): Promise<number> {
-  return (await metricValue(current.registry, 'keyscope_ordering_violations_total', { ...labels, kind })) ?? 0;
-}
-
-/** Publishes a message straight into the broker, as a producer with the given stamps would have. */
-function publishStamped(current: Harness, key: string, producer: string, seq: number): void {
-  current.broker.publish({
-    topic: 't',
-    properties: { [PRODUCER_PROPERTY]: producer, [SEQ_PROPERTY]: String(seq) },
-    data: Buffer.from(`${key}-${seq}`),
-    partitionKey: key,
-    orderingKey: '',
-    eventTimestamp: 0,
-    producerName: producer,
-  });
-}
 
 describe('zero false positives', () => {
   it('a clean ordered run with two producers and interleaved keys reports no violation', async () => {
@@ -49,7 +31,7 @@ describe('zero false positives', () => {
     await settle(20);
     expect(processed).toHaveLength(200);
     h.keyscope.sweep();
-    for (const kind of ['reorder', 'redelivery_reorder', 'concurrent']) expect(await violations(h, kind)).toBe(0);
+    for (const kind of ['reorder', 'redelivery_reorder', 'concurrent']) expect(await orderingViolations(h, labels, kind)).toBe(0);
     expect(await metricValue(h.registry, 'keyscope_messages_received_total', labels)).toBe(200);
     expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(200);
     expect(await metricValue(h.registry, 'keyscope_stalls_total', labels)).toBe(0);
@@ -69,8 +51,8 @@ describe('reorder', () => {
       const msg = await consumer.receive();
       await h.keyscope.process(msg, () => consumer.acknowledge(msg));
     }
-    expect(await violations(h, 'reorder')).toBe(1);
-    expect(await violations(h, 'redelivery_reorder')).toBe(0);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(0);
     const flagged = h.tracing.byName('process t').filter((s) => s.attributes['keyscope.violation'] === 'reorder');
     expect(flagged).toHaveLength(1);
     expect(flagged[0]?.attributes['keyscope.seq']).toBe(1);
@@ -92,8 +74,8 @@ describe('redelivery_reorder', () => {
     expect(redelivered.getData().toString()).toBe('1');
     expect(redelivered.getRedeliveryCount()).toBe(1);
     await consumer.acknowledge(redelivered);
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
-    expect(await violations(h, 'reorder')).toBe(0);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(0);
     expect(await metricValue(h.registry, 'keyscope_messages_nacked_total', labels)).toBe(1);
     expect(await metricValue(h.registry, 'keyscope_redeliveries_total', labels)).toBe(1);
     const nackSpan = h.tracing.byName('process t').find((s) => s.events.some((e) => e.attributes?.['messaging.operation.name'] === 'nack'));
@@ -117,12 +99,12 @@ describe('concurrent', () => {
     const windowC = h.keyscope.process(c, () => gate);
     release();
     await Promise.all([windowA, windowB, windowC]);
-    expect(await violations(h, 'concurrent')).toBe(1);
+    expect(await orderingViolations(h, labels, 'concurrent')).toBe(1);
     // Sequential windows of the same key are fine.
     await producer.send({ data: Buffer.from('4'), partitionKey: 'k' });
     const d = await consumer.receive();
     await h.keyscope.process(d, async () => undefined);
-    expect(await violations(h, 'concurrent')).toBe(1);
+    expect(await orderingViolations(h, labels, 'concurrent')).toBe(1);
   });
 
   it('counts overlapping listener runs of one key across two listener consumers in one process', async () => {
@@ -142,7 +124,7 @@ describe('concurrent', () => {
     await settle();
     release();
     await settle();
-    expect(await violations(h, 'concurrent')).toBe(1);
+    expect(await orderingViolations(h, labels, 'concurrent')).toBe(1);
     expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(2);
   });
 });

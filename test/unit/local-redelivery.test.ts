@@ -5,18 +5,13 @@
  * still count as redelivery_reorder, not as reorder.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
 import { FakeMessage, type FakeConsumer } from '../support/fakePulsar.js';
-import { harness, metricValue, settle, type Harness } from '../support/harness.js';
+import { harness, orderingViolations, publishStamped, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
 afterEach(() => h?.keyscope.close());
 
 const labels = { topic: 't', subscription: 's' };
-
-async function violations(current: Harness, kind: string): Promise<number> {
-  return (await metricValue(current.registry, 'keyscope_ordering_violations_total', { ...labels, kind })) ?? 0;
-}
 
 /** The same stored message delivered again with redelivery count 0, as the broker does on Exclusive subscriptions. */
 function againWithoutCount(message: FakeMessage): FakeMessage {
@@ -29,18 +24,6 @@ function redeliverNacksWithoutCount(consumer: FakeConsumer): void {
     consumer.nacked.push(message.getMessageId());
     queueMicrotask(() => consumer.enqueue(againWithoutCount(message)));
   };
-}
-
-function publishStamped(current: Harness, key: string, producer: string, seq: number): void {
-  current.broker.publish({
-    topic: 't',
-    properties: { [PRODUCER_PROPERTY]: producer, [SEQ_PROPERTY]: String(seq) },
-    data: Buffer.from(`${key}-${seq}`),
-    partitionKey: key,
-    orderingKey: '',
-    eventTimestamp: 0,
-    producerName: producer,
-  });
 }
 
 describe('nack on an Exclusive subscription', () => {
@@ -62,8 +45,8 @@ describe('nack on an Exclusive subscription', () => {
     expect(redelivered.getRedeliveryCount()).toBe(0);
     await consumer.acknowledge(redelivered);
 
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
-    expect(await violations(h, 'reorder')).toBe(0);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(0);
     expect(raw.nacked).toEqual([first.getMessageId()]);
     const flagged = h.tracing.byName('process t').filter((s) => s.attributes['keyscope.violation'] !== undefined);
     expect(flagged.map((s) => s.attributes['keyscope.violation'])).toEqual(['redelivery_reorder']);
@@ -90,8 +73,8 @@ describe('nack on an Exclusive subscription', () => {
       await consumer.acknowledge(message);
     }
     expect(seen).toEqual(['other-3', 'k-2', 'k-5']);
-    expect(await violations(h, 'reorder')).toBe(2);
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(2);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
   });
 
   it('waits the configured nack delay plus the stall threshold, then judges strictly again', async () => {
@@ -106,7 +89,7 @@ describe('nack on an Exclusive subscription', () => {
     h.clock.advance(5999);
     raw.enqueue(againWithoutCount(first));
     await consumer.acknowledge(await consumer.receive());
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
 
     consumer.negativeAcknowledgeId((await receiveStamped(h, consumer, 'k', 3)).getMessageId());
     publishStamped(h, 'k', 'p', 4);
@@ -114,8 +97,8 @@ describe('nack on an Exclusive subscription', () => {
     h.clock.advance(6001); // past 5000 + 1000: the redelivery went elsewhere
     publishStamped(h, 'k', 'p', 3);
     await consumer.acknowledge(await consumer.receive());
-    expect(await violations(h, 'reorder')).toBe(1);
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
   });
 });
 
@@ -140,8 +123,8 @@ describe('consumer closed with messages in flight', () => {
     const redelivered = await b.receive();
     expect(redelivered.getData().toString()).toBe('k-1');
     await b.acknowledge(redelivered);
-    expect(await violations(h, 'redelivery_reorder')).toBe(1);
-    expect(await violations(h, 'reorder')).toBe(0);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(0);
   });
 
   it('expects nothing back after unsubscribe', async () => {
@@ -157,7 +140,7 @@ describe('consumer closed with messages in flight', () => {
     await a.unsubscribe();
     rawB.enqueue(againWithoutCount(heldByA));
     await b.acknowledge(await b.receive());
-    expect(await violations(h, 'reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
   });
 });
 
@@ -178,13 +161,13 @@ describe('ack timeout from the subscribe config', () => {
     // The client redelivers every unacknowledged message, with count 0.
     for (const message of held) consumer.enqueue(againWithoutCount(message));
     for (let i = 0; i < 2; i++) await consumer.acknowledge(await consumer.receive());
-    expect(await violations(h, 'redelivery_reorder')).toBe(2);
-    expect(await violations(h, 'reorder')).toBe(0);
+    expect(await orderingViolations(h, labels, 'redelivery_reorder')).toBe(2);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(0);
 
     // Used up: a later backwards delivery of k is a reorder again.
     consumer.enqueue(againWithoutCount(held[0] as FakeMessage));
     await consumer.acknowledge(await consumer.receive());
-    expect(await violations(h, 'reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
   });
 
   it('does nothing before the timeout, nor without one', async () => {
@@ -198,6 +181,6 @@ describe('ack timeout from the subscribe config', () => {
     h.keyscope.sweep();
     consumer.enqueue(againWithoutCount(held));
     await consumer.acknowledge(await consumer.receive());
-    expect(await violations(h, 'reorder')).toBe(1);
+    expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
   });
 });
