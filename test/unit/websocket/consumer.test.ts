@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ClosedError,
   InvalidConfigurationError,
   NotSupportedByWebSocketError,
   ReceiveTimeoutError,
   UnsubscribeError,
-  WebSocketClient,
 } from '../../../src/websocket/index.js';
 import type { WebSocketMessage } from '../../../src/websocket/index.js';
-import { FakeBroker, waitUntil } from './fake-broker.js';
+import { waitUntil } from './fake-broker.js';
 import type { FakeSession } from './fake-broker.js';
+import { closeOpenedAfterEach, connect, startBroker } from './session-setup.js';
 
-const quiet = { log: () => undefined };
-let broker: FakeBroker;
-let client: WebSocketClient;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-});
+closeOpenedAfterEach();
 
 function permits(session: FakeSession): number[] {
   return session.received.filter((f) => f.type === 'permit').map((f) => Number(f.permitMessages));
@@ -26,8 +19,8 @@ function permits(session: FakeSession): number[] {
 
 describe('WebSocketConsumer', () => {
   it('subscribes in pull mode with the mapped options and a capped receiver queue', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     await client.subscribe({
       topic: 'persistent://t/ns/orders',
       subscription: 'sub one',
@@ -57,8 +50,8 @@ describe('WebSocketConsumer', () => {
   });
 
   it('receives in order, re-grants permits as messages are taken, and acks by id', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const consumer = await client.subscribe({ topic: 't', subscription: 's', receiverQueueSize: 4 });
     const session = broker.latest('consumer');
     await waitUntil(() => permits(session).length === 1);
@@ -80,15 +73,15 @@ describe('WebSocketConsumer', () => {
   });
 
   it('receive(timeout) rejects with ReceiveTimeoutError', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const consumer = await client.subscribe({ topic: 't', subscription: 's' });
     await expect(consumer.receive(50)).rejects.toThrow(ReceiveTimeoutError);
   });
 
   it('calls the listener one message at a time, awaiting its promise, and survives a throwing listener', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const seen: string[] = [];
     let active = 0;
     let maxActive = 0;
@@ -114,8 +107,8 @@ describe('WebSocketConsumer', () => {
   });
 
   it('after a disconnect: drops unhanded messages, buffers acks, re-grants permits, keeps waiting receivers', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
     const consumer = await client.subscribe({ topic: 't', subscription: 's', receiverQueueSize: 10 });
     const first = broker.latest('consumer');
     await waitUntil(() => permits(first).length === 1);
@@ -139,10 +132,9 @@ describe('WebSocketConsumer', () => {
   });
 
   it('buffers at most 10 000 acks while disconnected and says so when the rest are left to redelivery', async () => {
-    broker = await FakeBroker.start();
+    const broker = await startBroker();
     const warnings: string[] = [];
-    client = new WebSocketClient({
-      serviceUrl: broker.url,
+    const client = connect(broker, {
       initialBackoffMs: 20,
       maxBackoffMs: 50,
       log: (_level, _file, _line, message) => void warnings.push(message),
@@ -164,8 +156,8 @@ describe('WebSocketConsumer', () => {
   });
 
   it('unsubscribe resolves when the broker processed it and closes the consumer', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const consumer = await client.subscribe({ topic: 't', subscription: 's' });
     await expect(consumer.unsubscribe()).resolves.toBeNull();
     const session = broker.latest('consumer');
@@ -175,8 +167,8 @@ describe('WebSocketConsumer', () => {
   });
 
   it('unsubscribe rejects when the broker closes the session instead', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker, { initialBackoffMs: 20 });
     const consumer = await client.subscribe({ topic: 't', subscription: 's' });
     const session = broker.latest('consumer');
     session.socket.removeAllListeners('message');
@@ -187,8 +179,8 @@ describe('WebSocketConsumer', () => {
   });
 
   it('rejects features the WebSocket API cannot express', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const consumer = await client.subscribe({ topic: 't', subscription: 's' });
     const message = { getMessageId: () => ({ serialize: () => Buffer.alloc(0) }) } as unknown as WebSocketMessage;
     await expect(consumer.acknowledgeCumulative(message)).rejects.toThrow(NotSupportedByWebSocketError);

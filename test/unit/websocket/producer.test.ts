@@ -1,27 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ClosedError,
   NotSupportedByWebSocketError,
   ProducerQueueFullError,
   ProducerSendError,
   SendTimeoutError,
-  WebSocketClient,
 } from '../../../src/websocket/index.js';
-import { FakeBroker, waitUntil } from './fake-broker.js';
+import { waitUntil } from './fake-broker.js';
+import { closeOpenedAfterEach, connect, startBroker } from './session-setup.js';
 
-const quiet = { log: () => undefined };
-let broker: FakeBroker;
-let client: WebSocketClient;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-});
+closeOpenedAfterEach();
 
 describe('WebSocketProducer', () => {
   it('resolves each send with the message id of its own ack, matched by context', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker);
     const producer = await client.createProducer({ topic: 'orders' });
     const first = producer.send({ data: Buffer.from('a') });
     const second = producer.send({ data: Buffer.from('b') });
@@ -39,8 +32,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('passes producer options as query parameters; batching is off unless asked for', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     await client.createProducer({ topic: 't', producerName: 'p1', sendTimeoutMs: 1234, compressionType: 'LZ4', maxPendingMessages: 10 });
     const query = broker.latest('producer').query;
     expect(Object.fromEntries(query)).toEqual({
@@ -53,8 +46,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('rejects with ProducerSendError when the broker answers with an error', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker);
     const producer = await client.createProducer({ topic: 't' });
     const sent = producer.send({ data: Buffer.from('a') });
     const session = broker.latest('producer');
@@ -65,8 +58,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('times out unacknowledged sends with SendTimeoutError', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker);
     const producer = await client.createProducer({ topic: 't', sendTimeoutMs: 100 });
     const started = Date.now();
     await expect(producer.send({ data: Buffer.from('a') })).rejects.toThrow(SendTimeoutError);
@@ -75,8 +68,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('rejects beyond maxPendingMessages, or waits for room with blockIfQueueFull', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker);
     const rejecting = await client.createProducer({ topic: 'r', maxPendingMessages: 2 });
     const inFlight = [rejecting.send({ data: Buffer.from('1') }), rejecting.send({ data: Buffer.from('2') })];
     await expect(rejecting.send({ data: Buffer.from('3') })).rejects.toThrow(ProducerQueueFullError);
@@ -101,8 +94,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('resends unacknowledged messages in order after the broker comes back', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
     const producer = await client.createProducer({ topic: 't', sendTimeoutMs: 10_000 });
     const first = producer.send({ data: Buffer.from('1') });
     const firstSession = broker.latest('producer');
@@ -121,8 +114,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('rejects sends pending at the send timeout while the broker stays down', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
     const producer = await client.createProducer({ topic: 't', sendTimeoutMs: 300 });
     await broker.stop();
     await waitUntil(() => !producer.isConnected(), 2000, 'disconnect');
@@ -131,8 +124,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('flush waits for earlier sends; close drains, then rejects new sends', async () => {
-    broker = await FakeBroker.start({ autoAck: false });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker({ autoAck: false });
+    const client = connect(broker);
     const producer = await client.createProducer({ topic: 't' });
     const sent = producer.send({ data: Buffer.from('a') });
     let flushed = false;
@@ -151,8 +144,8 @@ describe('WebSocketProducer', () => {
   });
 
   it('fails clearly on what the WebSocket API cannot do', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     await expect(client.createProducer({ topic: 't', chunkingEnabled: true })).rejects.toThrow(NotSupportedByWebSocketError);
     await expect(client.createProducer({ topic: 't', encryptionKey: 'k' })).rejects.toThrow(/encryption/);
     await expect(client.createProducer({ topic: 't', messageRoutingMode: 'CustomPartition' })).rejects.toThrow(NotSupportedByWebSocketError);

@@ -1,20 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketClient, WebSocketMessageId } from '../../../src/websocket/index.js';
-import { FakeBroker, messageIdBase64, waitUntil } from './fake-broker.js';
+import { describe, expect, it } from 'vitest';
+import { InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketMessageId } from '../../../src/websocket/index.js';
+import { messageIdBase64, waitUntil } from './fake-broker.js';
+import { closeOpenedAfterEach, connect, startBroker } from './session-setup.js';
 
-const quiet = { log: () => undefined };
-let broker: FakeBroker;
-let client: WebSocketClient;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-});
+closeOpenedAfterEach();
 
 describe('WebSocketReader', () => {
   it('opens the reader endpoint at the start position and frees the push window as messages are taken', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const reader = await client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest(), receiverQueueSize: 5000, readerName: 'r' });
     const session = broker.latest('reader');
     expect(session.path).toBe('/ws/v2/reader/persistent/public/default/t');
@@ -28,20 +22,20 @@ describe('WebSocketReader', () => {
   });
 
   it('keeps frames the endpoint pushes right after the upgrade', async () => {
-    broker = await FakeBroker.start({
+    const broker = await startBroker({
       onAccept: (session, b) => {
         for (const payload of ['first', 'second']) b.deliver(session, { payload });
       },
     });
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const client = connect(broker);
     const reader = await client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest() });
     expect((await reader.readNext(1000)).getData().toString()).toBe('first');
     expect((await reader.readNext(1000)).getData().toString()).toBe('second');
   });
 
   it('resumes after the last message taken when the connection comes back', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, initialBackoffMs: 20, maxBackoffMs: 50, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
     const start = WebSocketMessageId.fromBase64(messageIdBase64(1000));
     const reader = await client.createReader({ topic: 't', startMessageId: start });
     expect(broker.latest('reader').query.get('messageId')).toBe(messageIdBase64(1000));
@@ -59,8 +53,8 @@ describe('WebSocketReader', () => {
   });
 
   it('calls a listener and rejects what it cannot do', async () => {
-    broker = await FakeBroker.start();
-    client = new WebSocketClient({ serviceUrl: broker.url, ...quiet });
+    const broker = await startBroker();
+    const client = connect(broker);
     const seen: string[] = [];
     const reader = await client.createReader({
       topic: 't',
