@@ -8,23 +8,13 @@
  * Consumer cmds:   {messageId} (ack), {type: "negativeAcknowledge", messageId},
  *                  {type: "permit", permitMessages}, {type: "unsubscribe"}, {type: "isEndOfTopic"}
  */
+import type { ProducerMessageLike } from '../pulsar/types.js';
 import { InvalidConfigurationError } from './errors.js';
 import { WebSocketMessageId } from './message-id.js';
 import type { ReceivedFrame } from './message.js';
 
-/** pulsar-client's ProducerMessage. */
-export interface ProducerMessage {
-  data: Buffer;
-  properties?: { [key: string]: string };
-  eventTimestamp?: number;
-  sequenceId?: number;
-  partitionKey?: string;
-  orderingKey?: string;
-  replicationClusters?: string[];
-  deliverAfter?: number;
-  deliverAt?: number;
-  disableReplication?: boolean;
-}
+/** pulsar-client's ProducerMessage: the one shape the wrappers also use, declared in pulsar/types.ts. */
+export type ProducerMessage = ProducerMessageLike;
 
 /**
  * The message key sent over WebSocket. The API carries one key, so an ordering key
