@@ -32,7 +32,7 @@ import {
   END_OF_TOPIC_QUERY_FRAME,
   UNSUBSCRIBE_FRAME,
 } from './codec.js';
-import { Inbox } from './inbox.js';
+import { Inbox, listenerThrewMessage } from './inbox.js';
 import type { Logger } from './logger.js';
 import { WebSocketMessage } from './message.js';
 import { toWebSocketMessageId } from './message-id.js';
@@ -81,8 +81,8 @@ export class WebSocketConsumer {
       onTaken: () => this.noteTaken(),
       onListenerError: (message, error) =>
         this.logger.error(
-          `consumer ${this.settings.topic}: listener threw for message ${message.getMessageId().toString()}: ` +
-            `${error instanceof Error ? error.message : String(error)}. The message stays unacknowledged unless the listener acked it.`,
+          `${listenerThrewMessage(`consumer ${this.settings.topic}`, message.getMessageId(), error)}. ` +
+            'The message stays unacknowledged unless the listener acked it.',
         ),
     });
   }

@@ -112,3 +112,8 @@ export class Inbox<M> {
     }
   }
 }
+
+/** The log line for a listener that threw: whose listener, on which message, and what it threw. */
+export function listenerThrewMessage(owner: string, messageId: { toString(): string }, error: unknown): string {
+  return `${owner}: listener threw for message ${messageId.toString()}: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -16,7 +16,7 @@
 import type { Connection } from './connection.js';
 import { decodeConsumerFrame, encodeAck } from './codec.js';
 import { ClosedError, InvalidConfigurationError, NotSupportedByWebSocketError } from './errors.js';
-import { Inbox } from './inbox.js';
+import { Inbox, listenerThrewMessage } from './inbox.js';
 import type { Logger } from './logger.js';
 import { WebSocketMessage } from './message.js';
 import type { WebSocketMessageId } from './message-id.js';
@@ -53,10 +53,7 @@ export class WebSocketReader {
         this.connection.send(encodeAck(message.getMessageId()));
       },
       onListenerError: (message, error) =>
-        this.logger.error(
-          `reader ${settings.topic}: listener threw for message ${message.getMessageId().toString()}: ` +
-            `${error instanceof Error ? error.message : String(error)}`,
-        ),
+        this.logger.error(listenerThrewMessage(`reader ${settings.topic}`, message.getMessageId(), error)),
     });
   }
 
