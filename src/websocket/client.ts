@@ -88,16 +88,7 @@ export class WebSocketClient {
       onMessage: (text) => producer.handleMessage(text),
       onDisconnect: () => producer.handleDisconnect(),
     });
-    producer.attach(connection);
-    // Tracked while connecting too, so that client.close() also stops a first connect that is retrying.
-    this.producers.add(producer);
-    try {
-      await connection.open();
-    } catch (error) {
-      this.producers.delete(producer);
-      throw error;
-    }
-    return producer;
+    return openTracked(producer, connection, this.producers);
   }
 
   async subscribe(config: WebSocketConsumerConfig): Promise<WebSocketConsumer> {
@@ -130,15 +121,7 @@ export class WebSocketClient {
         onDisconnect: (reason) => consumer.handleDisconnect(reason),
       },
     );
-    consumer.attach(connection);
-    this.consumers.add(consumer);
-    try {
-      await connection.open();
-    } catch (error) {
-      this.consumers.delete(consumer);
-      throw error;
-    }
-    return consumer;
+    return openTracked(consumer, connection, this.consumers);
   }
 
   async createReader(config: WebSocketReaderConfig): Promise<WebSocketReader> {
@@ -170,15 +153,7 @@ export class WebSocketClient {
       params.set('messageId', reader.startPosition());
       return `${this.baseUrl}/ws/v2/${base}?${params.toString()}`;
     });
-    reader.attach(connection);
-    this.readers.add(reader);
-    try {
-      await connection.open();
-    } catch (error) {
-      this.readers.delete(reader);
-      throw error;
-    }
-    return reader;
+    return openTracked(reader, connection, this.readers);
   }
 
   /** Partition topic names via the admin REST API (the topic itself when not partitioned). */
@@ -245,6 +220,23 @@ export class WebSocketClient {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('WebSocketClient');
   }
+}
+
+/**
+ * Attaches the connection and opens it. The endpoint is tracked while
+ * connecting too, so that client.close() also stops a first connect that is
+ * retrying; a connect that fails for good leaves nothing tracked.
+ */
+async function openTracked<E extends { attach(connection: Connection): void }>(endpoint: E, connection: Connection, tracked: Set<E>): Promise<E> {
+  endpoint.attach(connection);
+  tracked.add(endpoint);
+  try {
+    await connection.open();
+  } catch (error) {
+    tracked.delete(endpoint);
+    throw error;
+  }
+  return endpoint;
 }
 
 function normalizeServiceUrl(serviceUrl: string): { ws: string; http: string } {
