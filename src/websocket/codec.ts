@@ -11,6 +11,7 @@
 import type { ProducerMessageLike } from '../pulsar/types.js';
 import { InvalidConfigurationError } from './errors.js';
 import { WebSocketMessageId } from './message-id.js';
+import type { Logger } from './logger.js';
 import type { ReceivedFrame } from './message.js';
 
 /** pulsar-client's ProducerMessage: the one shape the wrappers also use, declared in pulsar/types.ts. */
@@ -152,3 +153,18 @@ export function encodePermit(permits: number): string {
 
 export const UNSUBSCRIBE_FRAME = '{"type":"unsubscribe"}';
 export const END_OF_TOPIC_QUERY_FRAME = '{"type":"isEndOfTopic"}';
+
+/**
+ * Decodes a frame from the broker. A frame that does not decode is logged
+ * (its first 200 characters) and yields undefined, so it never throws into
+ * the socket's message handler. Role and topic come apart so that the hot
+ * path builds no string.
+ */
+export function decodeOrLog<T>(decode: (text: string) => T, text: string, logger: Logger, role: string, topic: string): T | undefined {
+  try {
+    return decode(text);
+  } catch {
+    logger.error(`${role} ${topic}: undecodable frame from broker: ${text.slice(0, 200)}`);
+    return undefined;
+  }
+}

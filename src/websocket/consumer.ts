@@ -26,6 +26,7 @@ import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedBy
 import type { Connection } from './connection.js';
 import {
   decodeConsumerFrame,
+  decodeOrLog,
   encodeAck,
   encodeNegativeAck,
   encodePermit,
@@ -113,13 +114,8 @@ export class WebSocketConsumer {
 
   /** @internal */
   handleMessage(text: string): void {
-    let decoded;
-    try {
-      decoded = decodeConsumerFrame(text);
-    } catch {
-      this.logger.error(`consumer ${this.settings.topic}: undecodable frame from broker: ${text.slice(0, 200)}`);
-      return;
-    }
+    const decoded = decodeOrLog(decodeConsumerFrame, text, this.logger, 'consumer', this.settings.topic);
+    if (decoded === undefined) return;
     if (decoded.kind === 'message') {
       this.outstandingPermits = Math.max(0, this.outstandingPermits - 1);
       this.inbox.push(new WebSocketMessage(decoded.frame, this.settings.topic));

@@ -16,7 +16,7 @@
  * was lost (at-least-once).
  */
 import type { Connection } from './connection.js';
-import { decodeProducerAck, encodeProducerFrame, withContext } from './codec.js';
+import { decodeOrLog, decodeProducerAck, encodeProducerFrame, withContext } from './codec.js';
 import type { ProducerMessage } from './codec.js';
 import {
   ClosedError,
@@ -97,13 +97,8 @@ export class WebSocketProducer {
 
   /** @internal */
   handleMessage(text: string): void {
-    let ack;
-    try {
-      ack = decodeProducerAck(text);
-    } catch {
-      this.logger.error(`producer ${this.settings.topic}: undecodable frame from broker: ${text.slice(0, 200)}`);
-      return;
-    }
+    const ack = decodeOrLog(decodeProducerAck, text, this.logger, 'producer', this.settings.topic);
+    if (ack === undefined) return;
     if (ack.context === undefined) {
       this.logger.error(`producer ${this.settings.topic}: broker error without context: ${ack.ok ? '' : ack.errorMessage}`);
       return;

@@ -14,7 +14,7 @@
  * Use `readNext(timeout)` and treat ReceiveTimeoutError as "caught up".
  */
 import type { Connection } from './connection.js';
-import { decodeConsumerFrame, encodeAck } from './codec.js';
+import { decodeConsumerFrame, decodeOrLog, encodeAck } from './codec.js';
 import { ClosedError, InvalidConfigurationError, NotSupportedByWebSocketError } from './errors.js';
 import { Inbox, listenerThrewMessage } from './inbox.js';
 import type { Logger } from './logger.js';
@@ -69,13 +69,8 @@ export class WebSocketReader {
 
   /** @internal */
   handleMessage(text: string): void {
-    let decoded;
-    try {
-      decoded = decodeConsumerFrame(text);
-    } catch {
-      this.logger.error(`reader ${this.settings.topic}: undecodable frame from broker: ${text.slice(0, 200)}`);
-      return;
-    }
+    const decoded = decodeOrLog(decodeConsumerFrame, text, this.logger, 'reader', this.settings.topic);
+    if (decoded === undefined) return;
     if (decoded.kind === 'message') this.inbox.push(new WebSocketMessage(decoded.frame, this.settings.topic));
   }
 
