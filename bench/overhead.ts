@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tracker } from '../src/tracking/tracker.js';
-import { exposeGc } from '../test/support/gc.js';
+import { exposeGc } from '../testing/gc.js';
 import { KEY_COUNT, SCENARIOS, TOPIC, type ScenarioName } from './lib/scenarios.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);

@@ -8,7 +8,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { Registry, type RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
-import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fakePulsar.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 import { settle } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 
