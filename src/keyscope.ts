@@ -47,7 +47,7 @@ export interface KeyscopeOptions {
   clock?: () => number;
 }
 
-const DEFAULTS = {
+export const DEFAULTS = {
   stallThresholdMs: 30_000,
   maxTrackedKeys: 100_000,
   maxInflightMessages: 100_000,
