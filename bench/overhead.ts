@@ -7,14 +7,12 @@
  *   npm run bench            (BENCH_ROUNDS, BENCH_MESSAGES change the size)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
-import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../src/keyscope.js';
 import { bytesPerInflightMessage, bytesPerTrackedKey } from './lib/memory.js';
-import { KEY_COUNT, SCENARIOS, TOPIC, type ScenarioName } from './lib/scenarios.js';
+import { environment, loadAverage } from './lib/environment.js';
+import { median, quantile } from './lib/stats.js';
+import { KEY_COUNT, SCENARIOS, type ScenarioName } from './lib/scenarios.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 const WARMUP_ROUNDS = 3;
@@ -50,26 +48,6 @@ function round(worker: Worker): Promise<number> {
   });
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (position - low);
-}
-
-const median = (values: number[]) => quantile(values, 0.5);
-
-function environment(): string {
-  // The package's exports map hides package.json; find it next to the resolved entry point.
-  const entry = createRequire(import.meta.url).resolve('@opentelemetry/sdk-trace');
-  const manifest = join(entry.slice(0, entry.lastIndexOf(`${sep}dist${sep}`)), 'package.json');
-  const sdkVersion = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  const cpu = cpus();
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  return `Node ${process.version} (V8 ${process.versions.v8}), @opentelemetry/sdk-trace ${sdkVersion}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, load average ${load}`;
-}
-
 async function main(): Promise<void> {
   const startEnvironment = environment();
   const workers: Worker[] = [];
@@ -90,7 +68,7 @@ async function main(): Promise<void> {
   } finally {
     for (const worker of workers) worker.child.kill();
   }
-  const endLoad = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const endLoad = loadAverage();
 
   const perMessage = (name: ScenarioName) => median(rotations.map((r) => r[name]));
   const addedSamples = (name: ScenarioName) => rotations.map((r) => r[name] - r.raw);
