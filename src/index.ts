@@ -1,5 +1,5 @@
-export { Keyscope, type KeyscopeOptions } from './keyscope.js';
-export { KeyscopeConfigError } from './errors.js';
+export { Keyscope, KEYSCOPE_DEFAULTS, type KeyscopeOptions } from './keyscope.js';
+export { KeyscopeError, KeyscopeConfigError } from './errors.js';
 export { PulsarInstrumentation, type PulsarInstrumentationConfig } from './pulsar/instrumentation.js';
 export type { InstrumentProducerOptions } from './pulsar/producer.js';
 export type { InstrumentConsumerOptions } from './pulsar/consumer.js';
@@ -20,6 +20,3 @@ export type {
 } from './pulsar/types.js';
 export { PRODUCER_PROPERTY, SEQ_PROPERTY } from './context/stamps.js';
 export { VERSION } from './version.js';
-
-// The pulsar-client-compatible WebSocket client.
-export * from './websocket/index.js';

@@ -1,5 +1,5 @@
 /**
- * The prom-client metrics of PRODUCT.md section 5, on the user's registry.
+ * The keyscope_* prom-client metrics (the README's Metrics table), on the user's registry.
  *
  * Hot-path discipline: per topic or (topic, subscription) the instruments are
  * resolved once and cached; a message then costs plain additions (counters
