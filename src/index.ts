@@ -4,7 +4,7 @@ export { PulsarInstrumentation, type PulsarInstrumentationConfig } from './pulsa
 export type { InstrumentProducerOptions } from './pulsar/producer.js';
 export type { InstrumentConsumerOptions } from './pulsar/consumer.js';
 export type { ProducerHook, ConsumerHook, ProducerHookInfo, ConsumerHookInfo } from './pulsar/pipeline.js';
-export type { KeyPolicy } from './telemetry/keyPolicy.js';
+export type { KeyPolicy } from './telemetry/key-policy.js';
 export type { ConsumerSpanRelation } from './telemetry/spans.js';
 export type { ViolationKind } from './tracking/tracker.js';
 export type { ContextErrorReason } from './context/incoming.js';

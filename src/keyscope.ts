@@ -9,7 +9,7 @@ import { ConsumerDelivery, instrumentConsumer, runWindow, type InstrumentConsume
 import { Pipeline, logInternal, type ConsumerHook, type ProducerHook } from './pulsar/pipeline.js';
 import { instrumentProducer, type InstrumentProducerOptions } from './pulsar/producer.js';
 import type { ClientLike, ConsumerLike, MessageLike, ProducerLike } from './pulsar/types.js';
-import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/keyPolicy.js';
+import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/key-policy.js';
 import { KeyscopeMetrics, type AnyRegistry } from './telemetry/metrics.js';
 import { KeyscopeSpans, type ConsumerSpanRelation } from './telemetry/spans.js';
 import { Tracker, type Delivery } from './tracking/tracker.js';
