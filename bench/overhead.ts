@@ -8,7 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS } from '../src/keyscope.js';
+import { KEYSCOPE_DEFAULTS } from '../src/keyscope.js';
 import { bytesPerInflightMessage, bytesPerTrackedKey } from './lib/memory.js';
 import { environment, loadAverage } from './lib/environment.js';
 import { median, quantile } from './lib/stats.js';
@@ -152,9 +152,9 @@ async function main(): Promise<void> {
   printTable(
     ['what', 'bytes each', `at the default bound`],
     [
-      ['tracked key (idle)', keyBytes.toFixed(0), `maxTrackedKeys ${DEFAULTS.maxTrackedKeys}: ≤ ${mb(keyBytes * DEFAULTS.maxTrackedKeys)}`],
-      ['in-flight message, tracing off', inflightMemory.untraced.toFixed(0), `maxInflightMessages ${DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.untraced * DEFAULTS.maxInflightMessages)}`],
-      ['in-flight message with its recording process span', inflightMemory.traced.toFixed(0), `maxInflightMessages ${DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.traced * DEFAULTS.maxInflightMessages)}`],
+      ['tracked key (idle)', keyBytes.toFixed(0), `maxTrackedKeys ${KEYSCOPE_DEFAULTS.maxTrackedKeys}: ≤ ${mb(keyBytes * KEYSCOPE_DEFAULTS.maxTrackedKeys)}`],
+      ['in-flight message, tracing off', inflightMemory.untraced.toFixed(0), `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.untraced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`],
+      ['in-flight message with its recording process span', inflightMemory.traced.toFixed(0), `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.traced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`],
     ],
   );
   console.log('\nThe message objects themselves are the application\'s and not counted; a tracked key\'s string is the message\'s key.');

@@ -91,3 +91,11 @@ describe('public API, as a new user', () => {
     keyscope.close();
   });
 });
+
+describe('package metadata', () => {
+  it('reports the version of package.json (src/version.ts is generated from it)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+});
