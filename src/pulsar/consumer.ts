@@ -12,7 +12,7 @@ import * as semconv from '../semconv.js';
 import { Destination, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { RedeliveryPolicy } from '../tracking/redeliveryPolicy.js';
-import { ConsumerDelivery, endSpan, type TopicRoute } from './consumerDelivery.js';
+import { ConsumerDelivery, type TopicRoute } from './consumerDelivery.js';
 import { consumerOverlay } from './consumerOverlay.js';
 import { coveredBy, settleWhenAcknowledged } from './cumulativeAck.js';
 import { InflightList } from './inflightList.js';
@@ -49,6 +49,7 @@ export class ConsumerInstrumentation {
   private readonly inflight = new InflightList();
   private readonly redelivery: RedeliveryPolicy;
   private wrapped: ConsumerLike | undefined = undefined;
+  private stopWatchingConnection: (() => void) | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -66,14 +67,51 @@ export class ConsumerInstrumentation {
       settledId: (messageId, kind) => this.settleId(messageId, kind),
       cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
       cumulativeAckId: (result, upTo) => this.settleCumulative(result, () => this.findById(upTo)),
-      closing: (expectRedelivery) => {
-        this.releaseAll(expectRedelivery);
-        this.pipeline.consumers.delete(this);
-      },
+      closing: (expectRedelivery) => this.closing(expectRedelivery),
     });
     this.wrapped = wrapped;
     this.pipeline.consumers.add(this);
+    this.watchConnection(consumer);
     return wrapped;
+  }
+
+  /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
+  private watchConnection(consumer: ConsumerLike): void {
+    try {
+      if (typeof consumer.onConnectionLost !== 'function') return;
+      const stop: unknown = consumer.onConnectionLost(() => this.connectionLost());
+      if (typeof stop === 'function') this.stopWatchingConnection = stop as () => void;
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /**
+   * The broker redelivers what this consumer held, to it once it reconnects
+   * (found by id then) or to another consumer; the held deliveries stay in
+   * flight until the application settles them or their redelivery arrives.
+   */
+  private connectionLost(): void {
+    if (!this.pipeline.active) return;
+    try {
+      const now = this.pipeline.clock();
+      for (let d = this.inflight.oldest; d !== undefined; d = d.nextOfConsumer) this.pipeline.tracker.expectRedelivery(d, now, 0);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /** `expectRedelivery`: the broker hands what this consumer held to another one (close, not unsubscribe). */
+  private closing(expectRedelivery: boolean): void {
+    this.releaseAll(expectRedelivery);
+    this.pipeline.consumers.delete(this);
+    const stop = this.stopWatchingConnection;
+    this.stopWatchingConnection = undefined;
+    try {
+      stop?.();
+    } catch (error) {
+      logInternal(error);
+    }
   }
 
   /** Wraps a listener so that each call is a delivery with a processing window. */
@@ -110,20 +148,26 @@ export class ConsumerInstrumentation {
     const key = messageKey(message);
     const redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
     const publishTimestamp = Number(message.getPublishTimestamp()) || 0;
+    const messageId = messageIdOf(message);
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
-    if (redeliveryCount > 0) this.releaseEarlierDeliveryOf(message);
+    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
+    const earlier = messageId === undefined ? false : pipeline.tracker.seenBefore(route.stream, messageId);
+    const redelivered = redeliveryCount > 0 || earlier !== false;
+    if (earlier instanceof ConsumerDelivery) earlier.owner.supersede(earlier);
+    else if (typeof earlier === 'object') pipeline.tracker.settle(earlier);
 
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
+    delivery.messageId = messageId;
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
-    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
+    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redelivered);
     this.inflight.append(delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
 
     const instruments = route.instruments;
     instruments.received.inc();
-    if (redeliveryCount > 0) instruments.redeliveries.inc();
+    if (redelivered) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
     const span = delivery.span;
     // Attribute values cost work (key hash, message id); a span that records nothing gets none.
@@ -131,7 +175,7 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, delivery.messageId ?? String(message.getMessageId()));
+      if (messageId !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, messageId);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.producer !== undefined) {
@@ -196,19 +240,22 @@ export class ConsumerInstrumentation {
   }
 
   private findById(messageId: MessageIdLike): ConsumerDelivery | undefined {
-    return this.inflight.findById(String(messageId));
+    const id = String(messageId);
+    for (const route of this.routes.values()) {
+      const held = route.stream.held.get(id);
+      if (held instanceof ConsumerDelivery && held.owner === this) return held;
+    }
+    return undefined;
   }
 
   /**
-   * A redelivery (after an ack timeout) of a message this consumer still
-   * holds supersedes the earlier delivery, which would otherwise look stalled
-   * forever.
+   * The message of `delivery`, still in flight, was delivered again (to this
+   * consumer or another one of its stream): the earlier delivery would
+   * otherwise look stalled forever. Its span ends with a 'redelivered' settle event.
    */
-  private releaseEarlierDeliveryOf(message: MessageLike): void {
-    const earlier = this.inflight.findById(String(message.getMessageId()));
-    if (earlier === undefined) return;
-    this.release(earlier);
-    endSpan(earlier);
+  supersede(delivery: ConsumerDelivery): void {
+    this.release(delivery);
+    recordLeft(this.pipeline, delivery, 'redelivered');
   }
 
   settle(delivery: ConsumerDelivery, kind: SettleKind): void {
@@ -275,6 +322,11 @@ export class ConsumerInstrumentation {
       logInternal(error);
     }
   }
+}
+
+function messageIdOf(message: MessageLike): string | undefined {
+  const id: unknown = message.getMessageId();
+  return id === undefined || id === null ? undefined : String(id);
 }
 
 function topicNameOf(message: MessageLike): string {

@@ -22,7 +22,6 @@ export interface TopicRoute {
 export class ConsumerDelivery extends Delivery implements AckTimeoutLink<ConsumerDelivery> {
   spanEnded = false;
   redeliveryExpected = false;
-  messageId: string | undefined = undefined;
   span!: Span;
   /** The context the process span was started in (extracted from the message). */
   parentContext: Context = ROOT_CONTEXT;

@@ -1,15 +1,12 @@
 /**
  * One consumer's in-flight deliveries in receive order, linked through the
- * deliveries themselves (no allocation per message), with an index by
- * message id that is built on the first id-based lookup and kept current
- * from then on.
+ * deliveries themselves (no allocation per message).
  */
 import type { ConsumerDelivery } from './consumerDelivery.js';
 
 export class InflightList {
   oldest: ConsumerDelivery | undefined = undefined;
   newest: ConsumerDelivery | undefined = undefined;
-  private byMessageId: Map<string, ConsumerDelivery> | undefined = undefined;
 
   append(delivery: ConsumerDelivery): void {
     const tail = this.newest;
@@ -19,10 +16,6 @@ export class InflightList {
       delivery.previousOfConsumer = tail;
     }
     this.newest = delivery;
-    if (this.byMessageId !== undefined) {
-      delivery.messageId ??= String(delivery.message.getMessageId());
-      this.byMessageId.set(delivery.messageId, delivery);
-    }
   }
 
   remove(delivery: ConsumerDelivery): void {
@@ -32,18 +25,6 @@ export class InflightList {
     if (nextOfConsumer === undefined) this.newest = previousOfConsumer;
     else nextOfConsumer.previousOfConsumer = previousOfConsumer;
     delivery.previousOfConsumer = delivery.nextOfConsumer = undefined;
-    if (this.byMessageId !== undefined && delivery.messageId !== undefined) this.byMessageId.delete(delivery.messageId);
-  }
-
-  findById(messageId: string): ConsumerDelivery | undefined {
-    if (this.byMessageId === undefined) {
-      this.byMessageId = new Map();
-      for (const delivery of this.snapshot()) {
-        delivery.messageId ??= String(delivery.message.getMessageId());
-        this.byMessageId.set(delivery.messageId, delivery);
-      }
-    }
-    return this.byMessageId.get(messageId);
   }
 
   /** A copy, oldest first, for the rare paths that walk the list while changing it. */

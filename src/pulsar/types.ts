@@ -63,6 +63,12 @@ export interface ConsumerLike {
   isConnected(): boolean;
   close(): Promise<null>;
   unsubscribe(): Promise<null>;
+  /**
+   * Not in pulsar-client (feature-detected): calls `listener` whenever the
+   * consumer's connection to the broker drops, and returns a function that
+   * stops the calls. The WebSocket client has it.
+   */
+  onConnectionLost?(listener: (reason: Error) => void): () => void;
 }
 
 export interface ReaderLike {
