@@ -14,7 +14,8 @@ export type ContextErrorReason =
   | 'malformed_trace_context'
   | 'invalid_seq'
   | 'invalid_producer'
-  | 'reserved_property_present';
+  | 'reserved_property_present'
+  | 'unreadable_message';
 
 const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Longest decimal seq accepted: 15 digits always fit a safe integer. */
