@@ -135,20 +135,31 @@ export class ConsumerInstrumentation {
     }
   }
 
-  private deliver(message: MessageLike): ConsumerDelivery {
+  private deliver(message: MessageLike): ConsumerDelivery | undefined {
     const pipeline = this.pipeline;
     const known = this.ownDelivery(message);
     if (known !== undefined) return known;
     const now = pipeline.clock();
     // Everything read from the message is read before the tracker is told,
     // so a throwing accessor cannot leave a half-registered delivery behind.
-    const topicName = topicNameOf(message);
+    let topicName: string;
+    let stamps: IncomingStamps;
+    let key: string | undefined;
+    let redeliveryCount: number;
+    let publishTimestamp: number;
+    let messageId: string | undefined;
+    try {
+      topicName = topicNameOf(message);
+      stamps = this.stamps.read(message.getProperties());
+      key = messageKey(message);
+      redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
+      publishTimestamp = Number(message.getPublishTimestamp()) || 0;
+      messageId = messageIdOf(message);
+    } catch {
+      this.countUnreadable(message);
+      return undefined;
+    }
     const route = this.route(topicName);
-    const stamps = this.stamps.read(message.getProperties());
-    const key = messageKey(message);
-    const redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
-    const publishTimestamp = Number(message.getPublishTimestamp()) || 0;
-    const messageId = messageIdOf(message);
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
     // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
@@ -186,6 +197,27 @@ export class ConsumerInstrumentation {
     }
     if (pipeline.consumerHook !== undefined) runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
     return delivery;
+  }
+
+  /**
+   * A message whose accessor threw flows on to the application untracked,
+   * but is counted: received, and as `unreadable_message` (on the topic it
+   * reports, if that much can be read).
+   */
+  private countUnreadable(message: MessageLike): void {
+    try {
+      let topicName = '';
+      try {
+        topicName = topicNameOf(message);
+      } catch {
+        // The topic is what threw: the consumer's own topic labels it.
+      }
+      const route = this.route(topicName);
+      route.instruments.received.inc();
+      this.pipeline.countContextError(route.destination.topic.base, 'unreadable_message');
+    } catch (error) {
+      logInternal(error);
+    }
   }
 
   private route(topicName: string): TopicRoute {
