@@ -1,7 +1,7 @@
 /**
  * Consumer instrumentation: every delivery (receive, batchReceive, listener)
  * is registered with the tracker, gets a `process` span and is counted; ack
- * and nack settle it. Ack semantics are untouched (see consumerOverlay.ts).
+ * and nack settle it. Ack semantics are untouched (see consumer-overlay.ts).
  * The parts live beside it: the delivery record, the in-flight list, settle
  * accounting, cumulative acks, the processing window; the redelivery policy
  * is a tracking rule.
@@ -10,20 +10,20 @@ import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import { Destination, type SettleKind } from '../telemetry/spans.js';
-import { parseTopicName } from '../telemetry/topicName.js';
-import { RedeliveryPolicy } from '../tracking/redeliveryPolicy.js';
-import { ConsumerDelivery, type TopicRoute } from './consumerDelivery.js';
-import { consumerOverlay } from './consumerOverlay.js';
-import { coveredBy, settleWhenAcknowledged } from './cumulativeAck.js';
-import { InflightList } from './inflightList.js';
+import { parseTopicName } from '../telemetry/topic-name.js';
+import { RedeliveryPolicy } from '../tracking/redelivery-policy.js';
+import { ConsumerDelivery, type TopicRoute } from './consumer-delivery.js';
+import { consumerOverlay } from './consumer-overlay.js';
+import { coveredBy, settleWhenAcknowledged } from './cumulative-ack.js';
+import { InflightList } from './inflight-list.js';
 import { messageKey } from './keys.js';
 import { logInternal, runHook, type Pipeline } from './pipeline.js';
-import { runWindow } from './processingWindow.js';
+import { runWindow } from './processing-window.js';
 import { recordLeft, recordSettle } from './settlement.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
 
-export { ConsumerDelivery } from './consumerDelivery.js';
-export { runWindow } from './processingWindow.js';
+export { ConsumerDelivery } from './consumer-delivery.js';
+export { runWindow } from './processing-window.js';
 
 export interface InstrumentConsumerOptions {
   /** Subscription name: a label on every consumer metric. */

@@ -5,7 +5,7 @@
  * and both sides still name the key the same way.
  */
 import { createHash } from 'node:crypto';
-import { exactTextBytes } from '../tracking/exactText.js';
+import { exactTextBytes } from '../tracking/exact-text.js';
 import type { MessageLike, ProducerMessageLike } from './types.js';
 
 export const MAX_KEY_LENGTH = 512;

@@ -7,9 +7,9 @@ import { context, propagation, trace, type Span, type TextMapSetter } from '@ope
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
 import { Destination, hasContext } from '../telemetry/spans.js';
-import { parseTopicName } from '../telemetry/topicName.js';
+import { parseTopicName } from '../telemetry/topic-name.js';
 import { producerMessageKey } from './keys.js';
-import { copyMessageFields, copyProperties } from './messageCopy.js';
+import { copyMessageFields, copyProperties } from './message-copy.js';
 import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { MessageIdLike, ProducerLike, ProducerMessageLike, PropertyMap } from './types.js';

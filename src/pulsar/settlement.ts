@@ -5,7 +5,7 @@
  * window is still open.
  */
 import { sampledTraceId, type SettleKind } from '../telemetry/spans.js';
-import { endSpan, type ConsumerDelivery } from './consumerDelivery.js';
+import { endSpan, type ConsumerDelivery } from './consumer-delivery.js';
 import type { Pipeline } from './pipeline.js';
 
 /** Records an ack, cumulative ack or nack of a delivery just taken out of flight. */

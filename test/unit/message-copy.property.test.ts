@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY, type MessageIdLike, type ProducerLike, type ProducerMessageLike } from '../../src/index.js';
-import { copyProperties } from '../../src/pulsar/messageCopy.js';
+import { copyProperties } from '../../src/pulsar/message-copy.js';
 import { harness, metricValue, type Harness } from '../support/harness.js';
 
 const FIELDS = [

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY, type ConsumerLike, type MessageLike } from '../../src/index.js';
-import { RecentlySettled, splitMessageId } from '../../src/tracking/recentlySettled.js';
+import { RecentlySettled, splitMessageId } from '../../src/tracking/recently-settled.js';
 import { harness, metricValue, orderingViolations, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -3,7 +3,7 @@
  * Keys are often user or account ids, so they are hashed by default.
  */
 import { createHmac } from 'node:crypto';
-import { exactTextBytes } from '../tracking/exactText.js';
+import { exactTextBytes } from '../tracking/exact-text.js';
 
 export type KeyPolicy = 'hashed' | 'plain' | 'none';
 

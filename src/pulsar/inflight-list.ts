@@ -2,7 +2,7 @@
  * One consumer's in-flight deliveries in receive order, linked through the
  * deliveries themselves (no allocation per message).
  */
-import type { ConsumerDelivery } from './consumerDelivery.js';
+import type { ConsumerDelivery } from './consumer-delivery.js';
 
 export class InflightList {
   oldest: ConsumerDelivery | undefined = undefined;

@@ -7,7 +7,7 @@
 import { ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
 import type { StreamInstruments } from '../telemetry/metrics.js';
 import type { Destination } from '../telemetry/spans.js';
-import type { AckTimeoutLink } from '../tracking/redeliveryPolicy.js';
+import type { AckTimeoutLink } from '../tracking/redelivery-policy.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import type { ConsumerInstrumentation } from './consumer.js';
 import type { MessageLike } from './types.js';

@@ -4,8 +4,8 @@
  * client's promise fulfils. A rejected cumulative ack (the WebSocket client
  * cannot do them) acknowledged nothing, so nothing is settled.
  */
-import type { ConsumerDelivery } from './consumerDelivery.js';
-import type { InflightList } from './inflightList.js';
+import type { ConsumerDelivery } from './consumer-delivery.js';
+import type { InflightList } from './inflight-list.js';
 import { isThenable, logInternal } from './pipeline.js';
 
 /** The in-flight deliveries a cumulative ack up to `last` covers, oldest first. */

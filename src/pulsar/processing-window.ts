@@ -6,7 +6,7 @@
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import * as semconv from '../semconv.js';
 import { hasContext, recordError } from '../telemetry/spans.js';
-import { endSpan, type ConsumerDelivery } from './consumerDelivery.js';
+import { endSpan, type ConsumerDelivery } from './consumer-delivery.js';
 import { isThenable, logInternal, type Pipeline } from './pipeline.js';
 
 /**
