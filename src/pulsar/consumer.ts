@@ -17,7 +17,7 @@ import { consumerOverlay } from './consumer-overlay.js';
 import { coveredBy, settleWhenAcknowledged } from './cumulative-ack.js';
 import { InflightList } from './inflight-list.js';
 import { messageKey } from './keys.js';
-import { logInternal, runHook, type Pipeline } from './pipeline.js';
+import { logInternal, runHook, type Pipeline, type TrackedConsumer } from './pipeline.js';
 import { runWindow } from './processing-window.js';
 import { recordLeft, recordSettle } from './settlement.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
@@ -50,6 +50,8 @@ export class ConsumerInstrumentation {
   private readonly redelivery: RedeliveryPolicy;
   private wrapped: ConsumerLike | undefined = undefined;
   private stopWatchingConnection: (() => void) | undefined = undefined;
+  /** The set of consumers of the client this one was subscribed through, left on close. */
+  private clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer> | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -58,9 +60,12 @@ export class ConsumerInstrumentation {
     this.redelivery = new RedeliveryPolicy(options);
   }
 
-  /** The instrumented view of `consumer` (created once). */
+  /** The instrumented view of `consumer` (created once; a consumer instrumented before is returned as it is). */
   wrap<C extends ConsumerLike>(consumer: C): C {
     if (this.wrapped !== undefined) return this.wrapped as C;
+    if (this.pipeline.alreadyInstrumented('consumer', consumer)) return consumer;
+    const known = this.pipeline.wrappers.get(consumer);
+    if (known !== undefined) return known as C;
     const wrapped = consumerOverlay(consumer, {
       delivered: (message) => void this.deliverSafely(message),
       settledMessage: (message, kind) => this.settleMessage(message, kind),
@@ -70,9 +75,21 @@ export class ConsumerInstrumentation {
       closing: (expectRedelivery) => this.closing(expectRedelivery),
     });
     this.wrapped = wrapped;
+    this.pipeline.wrappers.set(consumer, wrapped);
     this.pipeline.consumers.add(this);
     this.watchConnection(consumer);
     return wrapped;
+  }
+
+  /** Records the client this consumer was subscribed through: it is released when that client closes. */
+  belongsTo(clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer>): void {
+    if (!this.pipeline.consumers.has(this)) return;
+    this.clientConsumers = clientConsumers;
+    clientConsumers.add(this);
+  }
+
+  closeWithClient(): void {
+    this.closing(true);
   }
 
   /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
@@ -105,6 +122,8 @@ export class ConsumerInstrumentation {
   private closing(expectRedelivery: boolean): void {
     this.releaseAll(expectRedelivery);
     this.pipeline.consumers.delete(this);
+    this.clientConsumers?.delete(this);
+    this.clientConsumers = undefined;
     const stop = this.stopWatchingConnection;
     this.stopWatchingConnection = undefined;
     try {

@@ -146,6 +146,10 @@ function hasOwn(object: object, key: string): boolean {
 }
 
 export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, producer: P, options: InstrumentProducerOptions = {}): P {
+  // Stamped twice, every message would count as reserved_property_present.
+  if (pipeline.alreadyInstrumented('producer', producer)) return producer;
+  const known = pipeline.wrappers.get(producer);
+  if (known !== undefined) return known as P;
   let topic = options.topic;
   if (topic === undefined) {
     try {
@@ -155,7 +159,9 @@ export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, p
     }
   }
   const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown');
-  return overlay(producer, {
+  const wrapped = overlay(producer, {
     send: (message: ProducerMessageLike) => instrumentation.send(message),
   });
+  pipeline.wrappers.set(producer, wrapped);
+  return wrapped;
 }

@@ -104,4 +104,5 @@ export interface ClientLike {
   createProducer(config: ProducerConfigLike): Promise<ProducerLike>;
   subscribe(config: ConsumerConfigLike): Promise<ConsumerLike>;
   createReader(config: ReaderConfigLike): Promise<ReaderLike>;
+  close?(): Promise<null>;
 }
