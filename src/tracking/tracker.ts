@@ -43,7 +43,7 @@ export class Stream {
   constructor(
     readonly topic: string,
     readonly subscription: string,
-    /** This stream's keys; the bound and recency order are shared across streams. */
+    /** This stream's keys; the bound and the eviction clock are shared across streams. */
     readonly keys: Map<string, KeyState>,
     recentSettledIds: number,
   ) {
@@ -199,9 +199,8 @@ export class Tracker {
     stream.newest = delivery;
 
     if (keyState !== undefined) {
-      if (keyState.inflight++ === 0) stream.inflightKeys++;
       const keyTail = keyState.newestInflight as Delivery | undefined;
-      if (keyTail === undefined) keyState.oldestInflight = delivery;
+      if (keyTail === undefined) stream.inflightKeys++;
       else {
         keyTail.nextOfKey = delivery;
         delivery.previousOfKey = keyTail;
@@ -232,13 +231,12 @@ export class Tracker {
 
     const keyState = delivery.keyState;
     if (keyState !== undefined) {
-      if (--keyState.inflight === 0) stream.inflightKeys--;
       const { previousOfKey, nextOfKey } = delivery;
-      if (previousOfKey === undefined) keyState.oldestInflight = nextOfKey;
-      else previousOfKey.nextOfKey = nextOfKey;
+      if (previousOfKey !== undefined) previousOfKey.nextOfKey = nextOfKey;
       if (nextOfKey === undefined) keyState.newestInflight = previousOfKey;
       else nextOfKey.previousOfKey = previousOfKey;
       delivery.previousOfKey = delivery.nextOfKey = undefined;
+      if (keyState.newestInflight === undefined) stream.inflightKeys--;
     }
   }
 
@@ -302,7 +300,8 @@ export class Tracker {
   /**
    * Computes in-flight, stall and head-of-line figures. Cost is one pass over
    * the stalled prefix of each stream's in-flight list (deliveries are kept in
-   * receive order, so the stalled ones are exactly a prefix).
+   * receive order, so the stalled ones are exactly a prefix), plus the
+   * deliveries queued behind each stalled key's oldest one.
    */
   sweep(now: number): SweepResult {
     this.keys.trim();
@@ -321,9 +320,9 @@ export class Tracker {
           d.stallCounted = true;
           newStalls++;
         }
-        const keyState = d.keyState;
-        if (keyState !== undefined && keyState.oldestInflight === d) {
-          headOfLineBlocked += keyState.inflight - 1;
+        // The oldest in-flight delivery of its key holds back the key's later ones.
+        if (d.keyState !== undefined && d.previousOfKey === undefined) {
+          for (let behind = d.nextOfKey; behind !== undefined; behind = behind.nextOfKey) headOfLineBlocked++;
           if (stalledKeysListed < limit && d.key !== undefined) {
             stalledKeysListed++;
             candidates.push({ stream, key: d.key, ageMs: now - d.receivedAt });
