@@ -19,6 +19,14 @@ export interface EntryOfId {
 
 export class RecentlySettled {
   private readonly entries = new Map<string, number>();
+  /**
+   * The remembered entries in the order they came, as a ring: its next slot
+   * holds the oldest one. (Taking the oldest as the Map's first key instead
+   * walks over every entry deleted before it, which the Map keeps as holes
+   * until it rehashes: thousands of steps per message once full.)
+   */
+  private readonly order: string[] = [];
+  private next = 0;
   /** Reused by every call: reading an id allocates only the entry string. */
   private readonly scratch: EntryOfId = { entry: '', batchIndex: -1 };
 
@@ -37,7 +45,13 @@ export class RecentlySettled {
       if (batchIndex > known) entries.set(entry, batchIndex);
       return;
     }
-    if (entries.size >= this.capacity) entries.delete(entries.keys().next().value as string);
+    const order = this.order;
+    if (order.length < this.capacity) order.push(entry);
+    else {
+      entries.delete(order[this.next] as string);
+      order[this.next] = entry;
+      this.next = (this.next + 1) % this.capacity;
+    }
     entries.set(entry, batchIndex);
   }
 
