@@ -48,7 +48,7 @@ describe('the text frame limit', () => {
     const exact = 'x'.repeat(10_000 - over);
     const id = await producer.send({ data, properties: { pad: exact } });
     expect(id.entryId).toBeGreaterThanOrEqual(0n);
-    const oneMore = await producer.send({ data, properties: { pad: exact + 'x' } }).catch((e: unknown) => e);
+    const oneMore = await producer.send({ data, properties: { pad: `${exact}x` } }).catch((e: unknown) => e);
     expect(oneMore).toBeInstanceOf(MessageTooLargeError);
     expect((oneMore as MessageTooLargeError).size).toBe(BROKER_FRAME_LIMIT + 1);
     expect(producer.isConnected()).toBe(true);
@@ -58,13 +58,15 @@ describe('the text frame limit', () => {
     const frame = (pad: string) => JSON.stringify({ context: '1', payload: data.toString('base64'), properties: { pad } });
     expect(Buffer.byteLength(frame(exact))).toBe(BROKER_FRAME_LIMIT);
     expect((await brokerAnswer(path, frame(exact))).ack).toMatch(/"result":"ok"/);
-    const refused = await brokerAnswer(path, frame(exact + 'x'));
+    const refused = await brokerAnswer(path, frame(`${exact}x`));
     expect(refused.closeCode).toBe(1009);
-    expect(refused.closeReason).toBe(`Resulting message size [${BROKER_FRAME_LIMIT + 1}] is too large for configured max of [${BROKER_FRAME_LIMIT}]`);
+    expect(refused.closeReason).toBe(
+      `Resulting message size [${BROKER_FRAME_LIMIT + 1}] is too large for configured max of [${BROKER_FRAME_LIMIT}]`,
+    );
     await producer.close();
   });
 
-  it('configured above the broker\'s limit: the refused send fails promptly, is never resent, and the send behind it is stored', async () => {
+  it("configured above the broker's limit: the refused send fails promptly, is never resent, and the send behind it is stored", async () => {
     const reconnects: string[] = [];
     const lenient = newClient({
       webSocketMaxTextFrameSize: 4 * BROKER_FRAME_LIMIT,
