@@ -51,7 +51,7 @@ export class ConsumerInstrumentation {
   private wrapped: ConsumerLike | undefined = undefined;
   private stopWatchingConnection: (() => void) | undefined = undefined;
   /** The set of consumers of the client this one was subscribed through, left on close. */
-  private clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer> | undefined = undefined;
+  private clientConsumers: Set<TrackedConsumer> | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -82,7 +82,7 @@ export class ConsumerInstrumentation {
   }
 
   /** Records the client this consumer was subscribed through: it is released when that client closes. */
-  belongsTo(clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer>): void {
+  belongsTo(clientConsumers: Set<TrackedConsumer>): void {
     if (!this.pipeline.consumers.has(this)) return;
     this.clientConsumers = clientConsumers;
     clientConsumers.add(this);
