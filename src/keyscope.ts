@@ -36,8 +36,10 @@ export interface KeyscopeOptions {
    * remembers, so that a message coming again is recognised as a redelivery
    * whatever the broker's redelivery count says (it says 0 after a reconnect,
    * on Exclusive and Failover, and for the siblings of a nacked batch
-   * message). The messages of one batch count once. Messages still in flight
-   * are always recognised. 0 remembers none. Default: `KEYSCOPE_DEFAULTS.recentSettledIds`.
+   * message). The most recent half to all of this many are remembered (in
+   * two generations); the messages of one batch count once. Messages still
+   * in flight are always recognised. 0 remembers none. Default:
+   * `KEYSCOPE_DEFAULTS.recentSettledIds`.
    */
   recentSettledIds?: number;
   /** How many of the oldest stalled keys are exported with a `key` label (0: none). Default: `KEYSCOPE_DEFAULTS.topStalledKeys`. */

@@ -183,16 +183,16 @@ export class ConsumerInstrumentation {
     const route = this.route(topicName);
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
-    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
-    const earlier = messageId === undefined ? false : pipeline.tracker.seenBefore(route.stream, messageId);
-    const redelivered = redeliveryCount > 0 || earlier !== false;
-    if (earlier instanceof ConsumerDelivery) earlier.owner.supersede(earlier);
-    else if (typeof earlier === 'object') pipeline.tracker.settle(earlier);
 
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     delivery.messageId = messageId;
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
-    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redelivered);
+    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
+    const tracker = pipeline.tracker;
+    tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount > 0);
+    const redelivered = tracker.redelivered;
+    const superseded = tracker.superseded;
+    if (superseded instanceof ConsumerDelivery) superseded.owner.supersede(superseded);
     this.inflight.append(delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);

@@ -26,16 +26,18 @@ const everyFieldCopied: [UncopiedField] extends [never] ? true : UncopiedField =
 void everyFieldCopied;
 
 /**
- * The message's fields as pulsar-client reads them, each read once; a field
- * that is absent stays absent. `properties` is left to the caller, which
- * copies it with copyProperties. Throws what a throwing getter throws.
+ * The message's fields as pulsar-client reads them, each read once. A field
+ * that is undefined is left out: pulsar-client checks each field's type and
+ * ignores an undefined one as it ignores an absent one. `properties` is left
+ * to the caller, which copies it with copyProperties. Throws what a throwing
+ * getter throws.
  */
 export function copyMessageFields(message: ProducerMessageLike): ProducerMessageLike {
   const copy: Record<string, unknown> = {};
   const source = message as unknown as Record<string, unknown>;
   for (const field of MESSAGE_FIELDS) {
     const value = source[field];
-    if (value !== undefined || field in message) copy[field] = value;
+    if (value !== undefined) copy[field] = value;
   }
   return copy as unknown as ProducerMessageLike;
 }
