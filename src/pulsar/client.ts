@@ -13,14 +13,31 @@ import type { ClientLike, ConsumerConfigLike, ConsumerLike, MessageLike, Produce
 
 type Factory<Config, Instance> = (this: unknown, config: Config) => Promise<Instance>;
 type Listener<Owner> = (message: MessageLike, owner: Owner) => unknown;
+/** The service URL of the client a factory is called on (`this`), when known. */
+export type ServiceUrlOf = (client: unknown) => string | undefined;
 
-export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory<ProducerConfigLike, ProducerLike>): Factory<ProducerConfigLike, ProducerLike> {
+export interface InstrumentClientOptions {
+  /** The client's service URL, for `server.address` / `server.port`. Default: the client's `serviceUrl` property, if any. */
+  serviceUrl?: string;
+}
+
+const unknownServiceUrl: ServiceUrlOf = () => undefined;
+
+export function instrumentedCreateProducer(
+  pipeline: Pipeline,
+  original: Factory<ProducerConfigLike, ProducerLike>,
+  serviceUrlOf: ServiceUrlOf = unknownServiceUrl,
+): Factory<ProducerConfigLike, ProducerLike> {
   return function createProducer(this: unknown, config: ProducerConfigLike) {
     return original.call(this, config).then((producer) => {
       if (!pipeline.active) return producer;
       try {
         const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
-        return instrumentProducer(pipeline, producer, topic === undefined ? {} : { topic });
+        const serviceUrl = serviceUrlOf(this);
+        return instrumentProducer(pipeline, producer, {
+          ...(topic === undefined || isFullyQualified(producerTopic(producer)) ? {} : { topic }),
+          ...(serviceUrl === undefined ? {} : { serviceUrl }),
+        });
       } catch (error) {
         // The application still gets its producer, uninstrumented.
         logInternal(error);
@@ -30,13 +47,19 @@ export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory
   };
 }
 
-export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<ConsumerConfigLike, ConsumerLike>): Factory<ConsumerConfigLike, ConsumerLike> {
+export function instrumentedSubscribe(
+  pipeline: Pipeline,
+  original: Factory<ConsumerConfigLike, ConsumerLike>,
+  serviceUrlOf: ServiceUrlOf = unknownServiceUrl,
+): Factory<ConsumerConfigLike, ConsumerLike> {
   return function subscribe(this: unknown, config: ConsumerConfigLike) {
     if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
     let instrumentation: ConsumerInstrumentation;
     let effective: ConsumerConfigLike = config;
     try {
+      const serviceUrl = serviceUrlOf(this);
       instrumentation = new ConsumerInstrumentation(pipeline, {
+        ...(serviceUrl === undefined ? {} : { serviceUrl }),
         subscription: String(config.subscription),
         ...(config.subscriptionType === undefined ? {} : { subscriptionType: config.subscriptionType }),
         ...(typeof config.topic === 'string' ? { topic: config.topic } : {}),
@@ -74,11 +97,41 @@ export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<R
   };
 }
 
-export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C): C {
+export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C, options: InstrumentClientOptions = {}): C {
   const raw: ClientLike = client;
+  const serviceUrl = options.serviceUrl ?? ownServiceUrl(client);
+  const serviceUrlOf: ServiceUrlOf = () => serviceUrl;
   return overlay(client, {
-    createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config)),
-    subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config)),
+    createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config), serviceUrlOf),
+    subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config), serviceUrlOf),
     createReader: instrumentedCreateReader(pipeline, (config) => raw.createReader(config)),
   });
+}
+
+/** A client's own `serviceUrl` property (the WebSocket client has one; pulsar-client's Client does not). */
+function ownServiceUrl(client: object): string | undefined {
+  try {
+    const value: unknown = (client as { serviceUrl?: unknown }).serviceUrl;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The client's own name of the producer's topic: pulsar-client and the
+ * WebSocket client report it fully qualified (`persistent://tenant/ns/topic`),
+ * as consumers see it, even when the producer was created with a short name.
+ */
+function producerTopic(producer: ProducerLike): string | undefined {
+  try {
+    const topic: unknown = producer.getTopic();
+    return typeof topic === 'string' ? topic : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFullyQualified(topic: string | undefined): boolean {
+  return topic !== undefined && topic.includes('://');
 }

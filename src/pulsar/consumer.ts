@@ -10,7 +10,8 @@ import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import type { StreamInstruments } from '../telemetry/metrics.js';
-import { Destination, hasContext, recordError, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
+import { parseServiceUrl, type ServerAddress } from '../telemetry/serverAddress.js';
+import { Destination, hasContext, recordError, sampledTraceId, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topicName.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import { messageKey } from './keys.js';
@@ -33,6 +34,8 @@ export interface InstrumentConsumerOptions {
   ackTimeoutMs?: number;
   /** The consumer's `nAckRedeliverTimeoutMs` (pulsar-client's default: 60000), when a nacked message is expected back. */
   nAckRedeliverTimeoutMs?: number;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 /** pulsar-client's default delay before a negatively acknowledged message is redelivered. */
@@ -77,7 +80,8 @@ interface TopicRoute {
 
 export class ConsumerInstrumentation {
   readonly consumerId = newInstanceId();
-  private readonly stamps = new IncomingStamps();
+  private readonly stamps: IncomingStamps;
+  private readonly server: ServerAddress | undefined;
   private readonly routes = new Map<string, TopicRoute>();
   /** This consumer's deliveries in flight, in receive order (linked through the deliveries). */
   private oldest: ConsumerDelivery | undefined = undefined;
@@ -101,6 +105,8 @@ export class ConsumerInstrumentation {
     const ackTimeoutMs = nonNegative(options.ackTimeoutMs);
     this.ackTimeoutMs = ackTimeoutMs === 0 ? undefined : ackTimeoutMs;
     this.redeliversAllOnAckTimeout = options.subscriptionType !== 'Shared' && options.subscriptionType !== 'KeyShared';
+    this.stamps = new IncomingStamps(pipeline.unstampedOrdering);
+    this.server = parseServiceUrl(options.serviceUrl);
   }
 
   /** The instrumented view of `consumer` (created once). */
@@ -111,13 +117,28 @@ export class ConsumerInstrumentation {
       this.deliverSafely(message);
       return message;
     };
+    const spans = this.pipeline.spans;
     const wrapped = overlay(consumer, {
-      receive: (timeout?: number) => (timeout === undefined ? raw.receive() : raw.receive(timeout)).then(deliverOne),
+      receive: (timeout?: number) => {
+        const start = spans.receiveStart();
+        const received = timeout === undefined ? raw.receive() : raw.receive(timeout);
+        if (start === undefined) return received.then(deliverOne);
+        return received.then((message) => {
+          this.recordReceive(start, [message], this.deliverSafely(message));
+          return message;
+        });
+      },
       batchReceive: () => {
+        const start = spans.receiveStart();
         const batch = raw.batchReceive?.();
         if (batch === undefined) throw new TypeError('batchReceive is not supported by this consumer');
         return batch.then((messages) => {
-          for (const message of messages) this.deliverSafely(message);
+          let first: ConsumerDelivery | undefined;
+          for (const message of messages) {
+            const delivery = this.deliverSafely(message);
+            first ??= delivery;
+          }
+          if (start !== undefined) this.recordReceive(start, messages, first);
           return messages;
         });
       },
@@ -188,6 +209,22 @@ export class ConsumerInstrumentation {
     }
   }
 
+  /** The `receive` span of one receive() / batchReceive() call; never throws. */
+  private recordReceive(start: ReceiveStart, messages: readonly MessageLike[], first: ConsumerDelivery | undefined): void {
+    if (first === undefined || !this.pipeline.active) return;
+    try {
+      // One destination for the span when every message shares it (a multi-topic batch names none).
+      const common = first.route.destination;
+      const mixed = messages.some((message) => {
+        const delivery = this.pipeline.deliveries.get(message);
+        return delivery instanceof ConsumerDelivery && delivery.route.destination.topic.base !== common.topic.base;
+      });
+      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, messages);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
   private deliver(message: MessageLike): ConsumerDelivery {
     const pipeline = this.pipeline;
     const known = this.ownDelivery(message);
@@ -197,7 +234,7 @@ export class ConsumerInstrumentation {
     // so a throwing accessor cannot leave a half-registered delivery behind.
     const topicName = topicNameOf(message);
     const route = this.route(topicName);
-    const stamps = this.stamps.read(message.getProperties());
+    const stamps = this.stamps.read(message.getProperties(), message);
     const key = messageKey(message);
     const redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
     const publishTimestamp = Number(message.getPublishTimestamp()) || 0;
@@ -220,6 +257,7 @@ export class ConsumerInstrumentation {
 
     const instruments = route.instruments;
     instruments.received.inc();
+    if (!stamps.stamped) instruments.unstamped.inc();
     if (redeliveryCount > 0) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
     if (this.byMessageId !== undefined) {
@@ -232,7 +270,7 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, delivery.messageId ?? String(message.getMessageId()));
+      pipeline.spans.describeMessage(span, message);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.producer !== undefined) {
@@ -253,7 +291,7 @@ export class ConsumerInstrumentation {
       const subscription = this.options.subscription;
       route = {
         stream: this.pipeline.tracker.stream(parsed.base, subscription),
-        destination: new Destination(parsed, subscription, this.options.subscriptionType),
+        destination: new Destination(parsed, subscription, this.options.subscriptionType, this.server),
         instruments: this.pipeline.metrics.stream(parsed.base, subscription),
       };
       this.routes.set(name, route);

@@ -1,14 +1,15 @@
 /**
  * OpenTelemetry auto-instrumentation for the `pulsar-client` module: patches
  * `Client.prototype.createProducer` / `subscribe` / `createReader`, then the
- * producers, consumers (and their listeners) and readers they return. Usable
- * with `registerInstrumentations` and `NodeSDK`.
+ * producers, consumers (and their listeners) and readers they return, and
+ * notes each client's service URL as it is constructed (`server.address` /
+ * `server.port`). Usable with `registerInstrumentations` and `NodeSDK`.
  */
-import type { TracerProvider } from '@opentelemetry/api';
+import { trace, type TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { Keyscope, type KeyscopeOptions } from '../keyscope.js';
+import { Keyscope, keyscopeTracer, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
-import { instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe } from './client.js';
+import { instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
 
 /** Keyscope options (the tracer provider comes from OpenTelemetry's registration) plus `enabled`. */
@@ -16,10 +17,21 @@ export interface PulsarInstrumentationConfig extends InstrumentationConfig, Omit
 
 const FACTORIES = ['createProducer', 'subscribe', 'createReader'] as const;
 type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>>;
+type ClientClass = (new (...args: unknown[]) => object) & { prototype: PatchableClient };
+/** The module object that exports `Client`, and that class. */
+interface ClientExport {
+  holder: Record<string, unknown>;
+  Client: ClientClass;
+}
 
 export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumentationConfig> {
   // `declare`: the base constructor may call enable() before subclass fields would be initialised.
   declare private keyscopeInstance: Keyscope | undefined;
+  declare private tracerProviderInUse: TracerProvider | undefined;
+  /** Service URLs of the clients constructed while patched. */
+  declare private serviceUrls: WeakMap<object, string> | undefined;
+  /** The original `Client` class, while its export is replaced by a recording proxy. */
+  declare private originalClient: { holder: Record<string, unknown>; Client: ClientClass; proxy: ClientClass } | undefined;
 
   constructor(config: PulsarInstrumentationConfig = {}) {
     super(PACKAGE_NAME, VERSION, config);
@@ -40,54 +52,97 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
   get keyscope(): Keyscope {
     if (this.keyscopeInstance === undefined) {
       const { enabled: _enabled, ...options } = this.getConfig();
-      this.keyscopeInstance = new Keyscope({ ...options, tracerProvider: { getTracer: () => this.tracer } });
+      this.keyscopeInstance = new Keyscope({ ...options, tracerProvider: this.tracerProviderInUse ?? trace.getTracerProvider() });
     }
     return this.keyscopeInstance;
   }
 
   override setTracerProvider(tracerProvider: TracerProvider): void {
     super.setTracerProvider(tracerProvider);
-    this.keyscopeInstance?.useTracer(this.tracer);
+    this.tracerProviderInUse = tracerProvider;
+    // The base class's tracer carries no schema URL; keyscope's own does.
+    this.keyscopeInstance?.useTracer(keyscopeTracer(tracerProvider));
   }
 
   /** Patches a loaded `pulsar-client` module (its exports, or an ESM namespace whose default is them). */
   patch<T>(moduleExports: T): T {
-    const prototype = clientPrototype(moduleExports);
-    if (prototype === undefined) {
+    const found = clientExport(moduleExports);
+    if (found === undefined) {
       this._diag.warn('pulsar-client loaded but Client.prototype was not found; nothing instrumented');
       return moduleExports;
     }
+    const prototype = found.Client.prototype;
     const pipeline = this.keyscope.internalPipeline;
     for (const name of FACTORIES) {
       if (isWrapped(prototype[name])) this._unwrap(prototype, name);
     }
+    const serviceUrls = (this.serviceUrls ??= new WeakMap());
+    const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
     this._wrap(prototype, 'createProducer', (original) =>
-      instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>) as typeof original,
+      instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>, serviceUrlOf) as typeof original,
     );
     this._wrap(prototype, 'subscribe', (original) =>
-      instrumentedSubscribe(pipeline, original as (config: ConsumerConfigLike) => Promise<ConsumerLike>) as typeof original,
+      instrumentedSubscribe(pipeline, original as (config: ConsumerConfigLike) => Promise<ConsumerLike>, serviceUrlOf) as typeof original,
     );
     this._wrap(prototype, 'createReader', (original) =>
       instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
     );
+    this.recordServiceUrls(found, serviceUrls);
     return moduleExports;
   }
 
   unpatch(moduleExports: unknown): void {
-    const prototype = clientPrototype(moduleExports);
-    if (prototype === undefined) return;
+    const found = clientExport(moduleExports);
+    if (found === undefined) return;
     for (const name of FACTORIES) {
-      if (isWrapped(prototype[name])) this._unwrap(prototype, name);
+      if (isWrapped(found.Client.prototype[name])) this._unwrap(found.Client.prototype, name);
     }
+    const original = this.originalClient;
+    if (original !== undefined && original.holder === found.holder && found.holder.Client === original.proxy) {
+      found.holder.Client = original.Client;
+      this.originalClient = undefined;
+    }
+  }
+
+  /**
+   * Replaces the exported `Client` with a proxy that notes each new client's
+   * `serviceUrl` (pulsar-client keeps its config inside the native addon).
+   * Instances, statics and `instanceof` are the original class's. An export
+   * that cannot be replaced (an ES module namespace) is left alone: its
+   * clients are still instrumented, without `server.*` attributes.
+   */
+  private recordServiceUrls(found: ClientExport, serviceUrls: WeakMap<object, string>): void {
+    if (this.originalClient?.proxy === found.Client) return;
+    const Client = found.Client;
+    const proxy: ClientClass = new Proxy(Client, {
+      construct(target, args, newTarget) {
+        const instance = Reflect.construct(target, args, newTarget === proxy ? target : newTarget) as object;
+        try {
+          const serviceUrl: unknown = (args[0] as { serviceUrl?: unknown } | null | undefined)?.serviceUrl;
+          if (typeof serviceUrl === 'string') serviceUrls.set(instance, serviceUrl);
+        } catch {
+          // A hostile config: the client is still returned, without server attributes.
+        }
+        return instance;
+      },
+    });
+    try {
+      found.holder.Client = proxy;
+    } catch {
+      return;
+    }
+    if (found.holder.Client === proxy) this.originalClient = { holder: found.holder, Client, proxy };
   }
 }
 
-function clientPrototype(moduleExports: unknown): PatchableClient | undefined {
+function clientExport(moduleExports: unknown): ClientExport | undefined {
   for (const candidate of [moduleExports, (moduleExports as { default?: unknown } | null | undefined)?.default]) {
-    const client = (candidate as { Client?: { prototype?: unknown } } | null | undefined)?.Client;
+    if (candidate === null || (typeof candidate !== 'object' && typeof candidate !== 'function')) continue;
+    const holder = candidate as Record<string, unknown>;
+    const client = holder.Client as { prototype?: unknown } | undefined;
     const prototype = client?.prototype as Partial<PatchableClient> | undefined;
     if (prototype !== undefined && typeof prototype.createProducer === 'function' && typeof prototype.subscribe === 'function') {
-      return prototype as PatchableClient;
+      return { holder, Client: client as ClientClass };
     }
   }
   return undefined;
