@@ -16,6 +16,8 @@
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=../build/apt.sh
+source "$KEYSCOPE_ROOT/scripts/build/apt.sh"
 
 home="$KEYSCOPE_CACHE/java-interop-$PULSAR_VERSION-$OTEL_JAVAAGENT_VERSION"
 lib_dir="$home/lib"
@@ -31,9 +33,10 @@ progress() { log "$@" >&2; }
 java_bin="java" javac_bin="javac"
 if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/javac" ]]; then
   java_bin="$JAVA_HOME/bin/java" javac_bin="$JAVA_HOME/bin/javac"
+else
+  # A JRE alone (enough for the broker) cannot compile: install the JDK.
+  ensure_debian_package javac openjdk-17-jdk-headless >&2
 fi
-command -v "$javac_bin" >/dev/null 2>&1 \
-  || die "javac is missing: the interoperability test compiles its Java programs with a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless), or point JAVA_HOME at one."
 
 if [[ ! -f "$marker" ]]; then
   command -v mvn >/dev/null 2>&1 \

@@ -273,7 +273,7 @@ export class ConsumerInstrumentation {
       pipeline.spans.describeMessage(span, message);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
-      if (stamps.producer !== undefined) {
+      if (stamps.stamped && stamps.producer !== undefined) {
         span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, stamps.producer);
         span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, stamps.seq);
       }
