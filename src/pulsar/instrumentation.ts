@@ -5,9 +5,11 @@
  * notes each client's service URL as it is constructed (`server.address` /
  * `server.port`). Usable with `registerInstrumentations` and `NodeSDK`.
  */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { trace, type TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { Keyscope, keyscopeTracer, type KeyscopeOptions } from '../keyscope.js';
+import { Keyscope, keyscopeTracer, validateOptions, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 import { instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
@@ -24,17 +26,45 @@ interface ClientExport {
   Client: ClientClass;
 }
 
+/**
+ * When `pulsar-client` is in the module cache this long after the
+ * instrumentation was enabled and was never patched, it was loaded around the
+ * hooks (an ESM application started without the loader hook, or an import
+ * that ran first): say so once instead of instrumenting nothing silently.
+ */
+const UNPATCHED_CHECK_DELAYS_MS = [1_000, 10_000] as const;
+
 export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumentationConfig> {
-  // `declare`: the base constructor may call enable() before subclass fields would be initialised.
+  // `declare`: the base constructor calls setConfig() and enable() before subclass fields would be initialised.
   declare private keyscopeInstance: Keyscope | undefined;
+  declare private patchedModules: Set<unknown> | undefined;
+  declare private unpatchedTimers: NodeJS.Timeout[] | undefined;
+  declare private warnedUnpatched: boolean | undefined;
   declare private tracerProviderInUse: TracerProvider | undefined;
   /** Service URLs of the clients constructed while patched. */
   declare private serviceUrls: WeakMap<object, string> | undefined;
   /** The original `Client` class, while its export is replaced by a recording proxy. */
   declare private originalClient: { holder: Record<string, unknown>; Client: ClientClass; proxy: ClientClass } | undefined;
 
+  /** Bad options throw `KeyscopeConfigError` here, where they are written, never later from `require('pulsar-client')`. */
   constructor(config: PulsarInstrumentationConfig = {}) {
     super(PACKAGE_NAME, VERSION, config);
+  }
+
+  /**
+   * Validates and applies new options (throws `KeyscopeConfigError` for bad
+   * ones, leaving the current ones in force). Producers and consumers created
+   * after the call use them; those created before keep the options they had.
+   */
+  override setConfig(config: PulsarInstrumentationConfig = {}): void {
+    const { enabled: _enabled, ...options } = config ?? {};
+    validateOptions(options);
+    super.setConfig(config);
+    if (this.keyscopeInstance === undefined) return;
+    const previous = this.keyscopeInstance;
+    this.keyscopeInstance = undefined;
+    for (const moduleExports of this.patchedModules ?? []) this.patch(moduleExports);
+    previous.close();
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -46,6 +76,22 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
         (moduleExports: unknown) => this.unpatch(moduleExports),
       ),
     ];
+  }
+
+  override enable(): void {
+    super.enable();
+    this.unpatchedTimers ??= [];
+    for (const delay of UNPATCHED_CHECK_DELAYS_MS) {
+      const timer = setTimeout(() => this.warnIfLoadedUnpatched(), delay);
+      timer.unref();
+      this.unpatchedTimers.push(timer);
+    }
+  }
+
+  override disable(): void {
+    for (const timer of this.unpatchedTimers ?? []) clearTimeout(timer);
+    this.unpatchedTimers = [];
+    super.disable();
   }
 
   /** The Keyscope instance behind this instrumentation (created on first patch). */
@@ -64,34 +110,44 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
     this.keyscopeInstance?.useTracer(keyscopeTracer(tracerProvider));
   }
 
-  /** Patches a loaded `pulsar-client` module (its exports, or an ESM namespace whose default is them). */
+  /**
+   * Patches a loaded `pulsar-client` module (its exports, or an ESM namespace
+   * whose default is them). Never throws: on any failure the module is
+   * returned as it was, and the reason goes to the diag log.
+   */
   patch<T>(moduleExports: T): T {
-    const found = clientExport(moduleExports);
-    if (found === undefined) {
-      this._diag.warn('pulsar-client loaded but Client.prototype was not found; nothing instrumented');
-      return moduleExports;
+    try {
+      const found = clientExport(moduleExports);
+      if (found === undefined) {
+        this._diag.warn('pulsar-client loaded but Client.prototype was not found; nothing instrumented');
+        return moduleExports;
+      }
+      const prototype = found.Client.prototype;
+      const pipeline = this.keyscope.internalPipeline;
+      for (const name of FACTORIES) {
+        if (isWrapped(prototype[name])) this._unwrap(prototype, name);
+      }
+      const serviceUrls = (this.serviceUrls ??= new WeakMap());
+      const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
+      this._wrap(prototype, 'createProducer', (original) =>
+        instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>, serviceUrlOf) as typeof original,
+      );
+      this._wrap(prototype, 'subscribe', (original) =>
+        instrumentedSubscribe(pipeline, original as (config: ConsumerConfigLike) => Promise<ConsumerLike>, serviceUrlOf) as typeof original,
+      );
+      this._wrap(prototype, 'createReader', (original) =>
+        instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
+      );
+      this.recordServiceUrls(found, serviceUrls);
+      (this.patchedModules ??= new Set()).add(moduleExports);
+    } catch (error) {
+      this._diag.error('pulsar-client could not be instrumented; it runs uninstrumented', error);
     }
-    const prototype = found.Client.prototype;
-    const pipeline = this.keyscope.internalPipeline;
-    for (const name of FACTORIES) {
-      if (isWrapped(prototype[name])) this._unwrap(prototype, name);
-    }
-    const serviceUrls = (this.serviceUrls ??= new WeakMap());
-    const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
-    this._wrap(prototype, 'createProducer', (original) =>
-      instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>, serviceUrlOf) as typeof original,
-    );
-    this._wrap(prototype, 'subscribe', (original) =>
-      instrumentedSubscribe(pipeline, original as (config: ConsumerConfigLike) => Promise<ConsumerLike>, serviceUrlOf) as typeof original,
-    );
-    this._wrap(prototype, 'createReader', (original) =>
-      instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
-    );
-    this.recordServiceUrls(found, serviceUrls);
     return moduleExports;
   }
 
   unpatch(moduleExports: unknown): void {
+    this.patchedModules?.delete(moduleExports);
     const found = clientExport(moduleExports);
     if (found === undefined) return;
     for (const name of FACTORIES) {
@@ -132,6 +188,28 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       return;
     }
     if (found.holder.Client === proxy) this.originalClient = { holder: found.holder, Client, proxy };
+  }
+
+  private warnIfLoadedUnpatched(): void {
+    if (this.warnedUnpatched || (this.patchedModules?.size ?? 0) > 0 || !this.isEnabled()) return;
+    if (!pulsarClientLoaded()) return;
+    this.warnedUnpatched = true;
+    this._diag.warn(
+      'pulsar-client was loaded without being instrumented: nothing it creates is traced. ' +
+        'Create PulsarInstrumentation before pulsar-client is imported; an ES module application also needs ' +
+        'OpenTelemetry\'s loader hook (node --import ./telemetry.mjs, registering @opentelemetry/instrumentation/hook.mjs).',
+    );
+  }
+}
+
+/** True when the application's `pulsar-client` is in the module cache (ES module imports of it land there too). */
+function pulsarClientLoaded(): boolean {
+  try {
+    const require = createRequire(join(process.cwd(), 'noop.js'));
+    const resolved = require.resolve('pulsar-client');
+    return require.cache[resolved] !== undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -25,10 +25,10 @@ import {
 } from '@opentelemetry/api';
 import { PropertyGetter } from '../context/carrier.js';
 import * as semconv from '../semconv.js';
-import type { KeyRenderer } from './keyPolicy.js';
-import { formatMessageId, partitionOfMessageId } from './messageId.js';
-import type { ServerAddress } from './serverAddress.js';
-import type { TopicName } from './topicName.js';
+import type { KeyRenderer } from './key-policy.js';
+import { formatMessageId, partitionOfMessageId } from './message-id.js';
+import type { ServerAddress } from './server-address.js';
+import type { TopicName } from './topic-name.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
 /**

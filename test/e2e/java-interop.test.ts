@@ -15,11 +15,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyscope, WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/index.js';
-import { formatMessageId } from '../../src/telemetry/messageId.js';
-import { endpoints, missingServices } from '../../scripts/demo/endpoints.js';
-import { pollUntil, promQuery, searchTraces, type PromSample } from '../../scripts/demo/queries.js';
-import { startTelemetry, type Telemetry } from '../../scripts/demo/telemetry.js';
+import { Keyscope } from '../../src/index.js';
+import { WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/websocket/index.js';
+import { formatMessageId } from '../../src/telemetry/message-id.js';
+import { endpoints, missingServices } from '../../demo/src/endpoints.js';
+import { pollUntil, promQuery, searchTraces, type PromSample } from '../../demo/src/queries.js';
+import { startTelemetry, type Telemetry } from '../../demo/src/telemetry.js';
 import { metricValue } from '../support/harness.js';
 import { prepareJava, runJavaPeer, type JavaEvent, type JavaPeerRun } from './helpers/java-peer.js';
 import { SPAN_KIND, getOtlpTrace, type OtlpSpan } from './helpers/otlp-trace.js';
