@@ -223,11 +223,12 @@ export class KeyscopeSpans {
   }
 
   /**
-   * Where a `receive()` call starts (read before the call): its time, on the
-   * SDK's own clock, and the caller's context. Undefined when receive spans are off.
+   * Where a `receive()` call starts (read before the call): its time and the
+   * caller's context. Undefined when receive spans are off. Wall-clock
+   * milliseconds, the scale the SDK anchors span times to.
    */
   receiveStart(): ReceiveStart | undefined {
-    return this.receiveSpans ? { startTime: performance.timeOrigin + performance.now(), context: context.active() } : undefined;
+    return this.receiveSpans ? { startTime: Date.now(), context: context.active() } : undefined;
   }
 
   /**
