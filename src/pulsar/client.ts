@@ -133,5 +133,5 @@ function producerTopic(producer: ProducerLike): string | undefined {
 }
 
 function isFullyQualified(topic: string | undefined): boolean {
-  return topic !== undefined && topic.includes('://');
+  return topic?.includes('://') === true;
 }
