@@ -48,20 +48,35 @@ function hasFields(id: unknown): id is MessageIdFields {
   return (typeof fields.ledgerId === 'bigint' || typeof fields.ledgerId === 'number') && typeof fields.partition === 'number' && typeof fields.batchIndex === 'number';
 }
 
-/** `(ledger,entry,partition,batchIndex)` to the agent's form; anything else unchanged. */
+/**
+ * `(ledger,entry,partition,batchIndex)` to the agent's form in one pass over
+ * the characters (this runs for every recorded message); anything else unchanged.
+ */
 function fromTuple(text: string): string {
-  const length = text.length;
-  if (length < 9 || text.charCodeAt(0) !== 0x28 /* ( */ || text.charCodeAt(length - 1) !== 0x29 /* ) */) return text;
-  const c1 = text.indexOf(',', 1);
-  const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
-  const c3 = c2 < 0 ? -1 : text.indexOf(',', c2 + 1);
-  if (c3 < 0 || text.indexOf(',', c3 + 1) >= 0) return text;
-  const ledger = text.slice(1, c1);
-  const entry = text.slice(c1 + 1, c2);
-  const partition = text.slice(c2 + 1, c3);
-  const batchIndex = text.slice(c3 + 1, length - 1);
-  if (!isInteger(ledger) || !isInteger(entry) || !isInteger(partition) || !isInteger(batchIndex)) return text;
-  return joinParts(ledger, entry, Number(partition), Number(batchIndex));
+  const last = text.length - 1;
+  if (last < 8 || text.charCodeAt(0) !== 0x28 /* ( */ || text.charCodeAt(last) !== 0x29 /* ) */) return text;
+  let c1 = -1;
+  let c2 = -1;
+  let c3 = -1;
+  let previous = 0x28;
+  for (let i = 1; i < last; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2c /* , */) {
+      if (previous === 0x28 || previous === 0x2c || previous === 0x2d || c3 >= 0) return text;
+      if (c1 < 0) c1 = i;
+      else if (c2 < 0) c2 = i;
+      else c3 = i;
+    } else if (c === 0x2d /* - */) {
+      if (previous !== 0x28 && previous !== 0x2c) return text;
+    } else if (c < 0x30 || c > 0x39) {
+      return text;
+    }
+    previous = c;
+  }
+  if (c3 < 0 || previous === 0x2c || previous === 0x2d) return text;
+  const base = text.slice(1, c1) + ':' + text.slice(c1 + 1, c2) + ':' + text.slice(c2 + 1, c3);
+  // A negative batch index (-1) means the message is not part of a batch.
+  return text.charCodeAt(c3 + 1) === 0x2d ? base : base + ':' + text.slice(c3 + 1, last);
 }
 
 function joinParts(ledger: string, entry: string, partition: number, batchIndex: number): string {
@@ -76,8 +91,4 @@ function isDigits(text: string): boolean {
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
-}
-
-function isInteger(text: string): boolean {
-  return text.charCodeAt(0) === 0x2d /* - */ ? isDigits(text.slice(1)) : isDigits(text);
 }
