@@ -9,7 +9,7 @@
  * the one the OpenTelemetry Java agent follows for messaging when run with
  * `-Dotel.semconv-stability.opt-in=messaging`.
  */
-export const SEMCONV_VERSION = '1.43.0';
+const SEMCONV_VERSION = '1.43.0';
 export const SCHEMA_URL = `https://opentelemetry.io/schemas/${SEMCONV_VERSION}`;
 
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
