@@ -11,14 +11,14 @@ import { trace, type TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { Keyscope, keyscopeTracer, validateOptions, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
-import { instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
+import { instrumentedClose, instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
 
 /** Keyscope options (the tracer provider comes from OpenTelemetry's registration) plus `enabled`. */
 export interface PulsarInstrumentationConfig extends InstrumentationConfig, Omit<KeyscopeOptions, 'tracerProvider'> {}
 
 const FACTORIES = ['createProducer', 'subscribe', 'createReader'] as const;
-type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>>;
+type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>> & { close?: (...args: unknown[]) => unknown };
 type ClientClass = (new (...args: unknown[]) => object) & { prototype: PatchableClient };
 /** The module object that exports `Client`, and that class. */
 interface ClientExport {
@@ -124,11 +124,12 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       }
       const prototype = found.Client.prototype;
       const pipeline = this.keyscope.internalPipeline;
+      const serviceUrls = (this.serviceUrls ??= new WeakMap());
+      const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
       for (const name of FACTORIES) {
         if (isWrapped(prototype[name])) this._unwrap(prototype, name);
       }
-      const serviceUrls = (this.serviceUrls ??= new WeakMap());
-      const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
+      if (isWrapped(prototype.close)) this._unwrap(prototype, 'close');
       this._wrap(prototype, 'createProducer', (original) =>
         instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>, serviceUrlOf) as typeof original,
       );
@@ -138,6 +139,9 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       this._wrap(prototype, 'createReader', (original) =>
         instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
       );
+      if (typeof prototype.close === 'function') {
+        this._wrap(prototype, 'close', (original) => instrumentedClose(pipeline, original as (...args: unknown[]) => unknown) as typeof original);
+      }
       this.recordServiceUrls(found, serviceUrls);
       (this.patchedModules ??= new Set()).add(moduleExports);
     } catch (error) {
@@ -150,9 +154,11 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
     this.patchedModules?.delete(moduleExports);
     const found = clientExport(moduleExports);
     if (found === undefined) return;
+    const prototype = found.Client.prototype;
     for (const name of FACTORIES) {
-      if (isWrapped(found.Client.prototype[name])) this._unwrap(found.Client.prototype, name);
+      if (isWrapped(prototype[name])) this._unwrap(prototype, name);
     }
+    if (isWrapped(prototype.close)) this._unwrap(prototype, 'close');
     const original = this.originalClient;
     if (original !== undefined && original.holder === found.holder && found.holder.Client === original.proxy) {
       found.holder.Client = original.Client;

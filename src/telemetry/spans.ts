@@ -10,12 +10,12 @@ import {
   INVALID_TRACEID,
   ROOT_CONTEXT,
   SpanKind,
-  context,
   SpanStatusCode,
   TraceFlags,
+  context,
+  propagation,
   trace,
   type Attributes,
-  propagation,
   type Context,
   type Link,
   type Span,
@@ -34,9 +34,11 @@ export type ConsumerSpanRelation = 'parent' | 'link';
 /**
  * How a delivery left tracking. 'closed': its consumer closed. 'untracked':
  * dropped to stay within maxInflightMessages (its ack or nack, whenever it
- * comes, still reaches the client; it is just not recorded).
+ * comes, still reaches the client; it is just not recorded). 'redelivered':
+ * the same message was delivered again while this delivery was in flight
+ * (after a reconnect or an ack timeout); the new delivery takes its place.
  */
-export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked';
+export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked' | 'redelivered';
 
 /** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
 export interface ProcessTarget {
@@ -110,6 +112,7 @@ const SETTLE_EVENT_ATTRIBUTES: Record<SettleKind, Attributes> = {
   ack_cumulative: settleAttributes('ack_cumulative'),
   closed: settleAttributes('closed'),
   untracked: settleAttributes('untracked'),
+  redelivered: settleAttributes('redelivered'),
 };
 
 function settleAttributes(kind: SettleKind): Attributes {

@@ -96,7 +96,7 @@ describe('server address', () => {
 
   it('sets server.address and server.port on send and process spans of an instrumented client', async () => {
     h = harness();
-    const client = h.keyscope.instrumentClient(h.rawClient, { serviceUrl: 'pulsar://broker-1:6650' });
+    const client = h.keyscope.instrumentClient(new FakeClient(h.broker), { serviceUrl: 'pulsar://broker-1:6650' });
     await client.subscribe({ topic: 't', subscription: 's', listener: (m: FakeMessage, c: FakeConsumer) => void c.acknowledge(m) });
     await (await client.createProducer({ topic: 't' })).send({ data: Buffer.from('x') });
     await settle();
@@ -108,7 +108,7 @@ describe('server address', () => {
 
   it("takes a client's own serviceUrl property (the WebSocket client's) when none is given", async () => {
     h = harness();
-    const raw = Object.assign(h.rawClient, { serviceUrl: 'http://ws-broker:8080' });
+    const raw = Object.assign(new FakeClient(h.broker), { serviceUrl: 'http://ws-broker:8080' });
     const client = h.keyscope.instrumentClient(raw);
     await (await client.createProducer({ topic: 't' })).send({ data: Buffer.from('x') });
     expect(h.tracing.byName('send t')[0]?.attributes).toMatchObject({ 'server.address': 'ws-broker', 'server.port': 8080 });
