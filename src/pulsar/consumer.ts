@@ -235,7 +235,7 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      pipeline.spans.describeMessage(span, message);
+      pipeline.spans.describeMessage(span, message, messageId);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.stamped && stamps.producer !== undefined) {
