@@ -59,6 +59,13 @@ if [[ -n "$resolve_pid" ]] && ! wait "$resolve_pid"; then
   tail -n 20 "$KEYSCOPE_LOG_DIR/pulsar-resolve.log" >&2
   die "downloading Pulsar failed (log: $KEYSCOPE_LOG_DIR/pulsar-resolve.log)"
 fi
+# The Java client and agent of the interoperability test, cached after the
+# first run. Not beside the other downloads: Maven's local repository and
+# apt (a JDK when only a JRE is installed) do not take two users at once.
+if $with_pulsar && ! bash "$KEYSCOPE_ROOT/scripts/interop/java.sh" >"$KEYSCOPE_LOG_DIR/java-interop.log" 2>&1; then
+  tail -n 20 "$KEYSCOPE_LOG_DIR/java-interop.log" >&2
+  die "preparing the Java interoperability test failed (log: $KEYSCOPE_LOG_DIR/java-interop.log)"
+fi
 log "prerequisites ready after $(( SECONDS - step_started ))s"
 $build_only && exit 0
 
