@@ -3,8 +3,7 @@
  * JSON, optionally gzip- or deflate-compressed, as the collector's otlphttp
  * exporter sends them) and Prometheus metrics out at /metrics, on two ports.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Registry } from 'prom-client';
@@ -12,6 +11,7 @@ import { Auditor, type AuditorOptions } from './auditor.js';
 import { registerAuditMetrics } from './metrics.js';
 import { EMPTY_PROTOBUF_RESPONSE, OtlpDecodeError, decodeJsonTraces, decodeProtobufTraces } from './otlp/decode.js';
 import { auditTraces } from './otlp/feed.js';
+import { baseUrl, closeServer, listen, serveMetrics } from '../service/http.js';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -130,12 +130,11 @@ export async function startAuditService(options: AuditServiceOptions = {}): Prom
   try {
     const otlpPort = await listen(otlpServer, options.otlpPort ?? 4319, host, 'OTLP receiver (--otlp-port)');
     const metricsPort = await listen(metricsServer, options.metricsPort ?? 9465, host, 'metrics (--metrics-port)');
-    const hostPart = host.includes(':') ? `[${host}]` : host;
     return {
       auditor,
       registry,
-      otlpUrl: `http://${hostPart}:${otlpPort}`,
-      metricsUrl: `http://${hostPart}:${metricsPort}/metrics`,
+      otlpUrl: baseUrl(host, otlpPort),
+      metricsUrl: `${baseUrl(host, metricsPort)}/metrics`,
       async close() {
         clearInterval(sweep);
         await Promise.all([closeServer(otlpServer), closeServer(metricsServer)]);
@@ -146,46 +145,4 @@ export async function startAuditService(options: AuditServiceOptions = {}): Prom
     await Promise.all([closeServer(otlpServer), closeServer(metricsServer)]);
     throw error;
   }
-}
-
-/** Serves `registry` at /metrics (and a liveness answer at /). */
-export function serveMetrics(registry: Registry, request: IncomingMessage, response: ServerResponse): void {
-  const path = (request.url ?? '').split('?')[0];
-  if (path === '/' || path === '/healthz') {
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    return;
-  }
-  if (path !== '/metrics') {
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
-    return;
-  }
-  registry.metrics().then(
-    (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-    (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${String(error)}\n`),
-  );
-}
-
-/** Listens on `port`; rejects with a message naming the option when the port is taken. */
-export function listen(server: Server, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new Error(error.code === 'EADDRINUSE' ? `${what}: port ${port} on ${host} is in use; choose another port` : `${what}: cannot listen on ${host}:${port}: ${error.message}`));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -1,0 +1,111 @@
+/**
+ * The few Pulsar admin REST calls the broker exporter makes, with token auth
+ * and a timeout, and errors that say what to check.
+ */
+
+export type AdminErrorReason = 'unreachable' | 'unauthorized' | 'not_found' | 'http_error' | 'bad_response';
+
+export class BrokerAdminError extends Error {
+  override readonly name = 'BrokerAdminError';
+  constructor(
+    readonly reason: AdminErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AdminClientOptions {
+  /** The broker's web service URL, e.g. http://127.0.0.1:8080. */
+  adminUrl: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  timeoutMs?: number;
+}
+
+export class AdminClient {
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(options: AdminClientOptions) {
+    this.base = options.adminUrl.replace(/\/+$/, '');
+    this.headers = { accept: 'application/json' };
+    if (options.token !== undefined && options.token !== '') this.headers.authorization = `Bearer ${options.token}`;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** Topics of a namespace ("tenant/namespace"), partitions listed one by one. */
+  async namespaceTopics(namespace: string): Promise<string[]> {
+    const [persistent, nonPersistent] = await Promise.all([
+      this.get(`/admin/v2/persistent/${namespace}`, `namespace ${namespace}`),
+      this.get(`/admin/v2/non-persistent/${namespace}`, `namespace ${namespace}`).catch(() => []),
+    ]);
+    return [...stringList(persistent), ...stringList(nonPersistent)];
+  }
+
+  /** Partition count of a topic (0: not partitioned). */
+  async partitions(topic: string): Promise<number> {
+    const metadata = await this.get(`${topicPath(topic)}/partitions`, `topic ${topic}`);
+    const count = (metadata as { partitions?: unknown } | null)?.partitions;
+    return typeof count === 'number' ? count : 0;
+  }
+
+  topicStats(topic: string): Promise<unknown> {
+    return this.get(`${topicPath(topic)}/stats`, `topic ${topic}`);
+  }
+
+  partitionedStats(topic: string): Promise<unknown> {
+    return this.get(`${topicPath(topic)}/partitioned-stats?perPartition=true`, `topic ${topic}`);
+  }
+
+  private async get(path: string, what: string): Promise<unknown> {
+    const url = this.base + path;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new BrokerAdminError('unreachable', `the broker admin API at ${this.base} is unreachable (${detail}): check --admin-url and that the broker runs`);
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw new BrokerAdminError('unauthorized', `the broker refused ${what} (HTTP ${response.status}): check --token and the role's permissions`);
+    }
+    if (response.status === 404) {
+      await response.body?.cancel();
+      throw new BrokerAdminError('not_found', `${what} does not exist on the broker at ${this.base} (HTTP 404)`);
+    }
+    if (!response.ok) {
+      const text = (await response.text().catch(() => '')).slice(0, 200);
+      throw new BrokerAdminError('http_error', `the broker answered HTTP ${response.status} for ${what}: ${text}`);
+    }
+    try {
+      return await response.json();
+    } catch (error) {
+      throw new BrokerAdminError('bad_response', `the broker's answer for ${what} is not JSON: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * persistent://tenant/ns/topic -> /admin/v2/persistent/tenant/ns/topic. A
+ * short name (tenant/ns/topic or topic) is taken as persistent, and a bare
+ * topic as public/default, as Pulsar clients do.
+ */
+export function topicPath(topic: string): string {
+  const match = /^(persistent|non-persistent):\/\/(.+)$/.exec(topic);
+  const domain = match?.[1] ?? 'persistent';
+  let rest = match?.[2] ?? topic;
+  if (!rest.includes('/')) rest = `public/default/${rest}`;
+  const parts = rest.split('/');
+  if (parts.length !== 3 || parts.some((p) => p === '')) {
+    throw new BrokerAdminError('not_found', `'${topic}' is not a topic name: use persistent://tenant/namespace/topic`);
+  }
+  return `/admin/v2/${domain}/${parts.map(encodeURIComponent).join('/')}`;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
