@@ -13,6 +13,6 @@ export { breaksExclusivity, overlapMs, reorderedOf, type DropReason, type Proces
 export { registerAuditMetrics, type AuditMetricsOptions } from './metrics.js';
 export { decodeJsonTraces, decodeProtobufTraces, OtlpDecodeError } from './otlp/decode.js';
 export { auditTraces, type FeedResult } from './otlp/feed.js';
-export { windowOfSpan, type SpanVerdict } from './otlp/spanWindow.js';
+export { windowOfSpan, type SpanVerdict } from './otlp/span-window.js';
 export type { OtlpTracesRequest, OtlpSpan } from './otlp/types.js';
 export { createOtlpTracesHandler, startAuditService, OTLP_TRACES_PATH, type AuditService, type AuditServiceOptions } from './service.js';

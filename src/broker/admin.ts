@@ -3,15 +3,21 @@
  * and a timeout, and errors that say what to check.
  */
 
+import { KeyscopeError } from '../errors.js';
+
 export type AdminErrorReason = 'unreachable' | 'unauthorized' | 'not_found' | 'http_error' | 'bad_response';
 
-export class BrokerAdminError extends Error {
-  override readonly name = 'BrokerAdminError';
+export class BrokerAdminError extends KeyscopeError {
   constructor(
     readonly reason: AdminErrorReason,
     message: string,
   ) {
-    super(message);
+    // A broker that is down or restarting may answer the next poll.
+    super(message, { retriable: reason === 'unreachable' || reason === 'http_error' });
+  }
+
+  override get name(): string {
+    return 'BrokerAdminError';
   }
 }
 

@@ -1,8 +1,11 @@
 /** Argument parsing shared by the subcommands (node:util parseArgs), with errors that point at --help. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KeyscopeError } from '../errors.js';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
+export class UsageError extends KeyscopeError {
+  override get name(): string {
+    return 'UsageError';
+  }
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;

@@ -2,7 +2,7 @@
 /** The `keyscope` command: ops tools for keyscope-instrumented Pulsar services. */
 import { auditCommand } from './audit.js';
 import { UsageError } from './args.js';
-import { brokerExporterCommand } from './brokerExporter.js';
+import { brokerExporterCommand } from './broker-exporter.js';
 import { timelineCommand } from './timeline.js';
 
 const HELP = `Usage: keyscope <command> [options]

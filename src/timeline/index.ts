@@ -1,8 +1,8 @@
 /** One key's messages across consumers, from Jaeger: `import { keyTimeline } from 'pulsar-keyscope/timeline'`. */
 import { AUDITOR_DEFAULTS } from '../audit/auditor.js';
-import { windowOfSpan } from '../audit/otlp/spanWindow.js';
+import { windowOfSpan } from '../audit/otlp/span-window.js';
 import type { ProcessWindow } from '../audit/window.js';
-import { DEFAULT_KEY_HASH_SECRET, KeyRenderer } from '../telemetry/keyPolicy.js';
+import { DEFAULT_KEY_HASH_SECRET, KeyRenderer } from '../telemetry/key-policy.js';
 import { fetchKeySpans } from './jaeger.js';
 import { timelineJson, type TimelineJson } from './render.js';
 import { buildTimeline } from './timeline.js';

@@ -3,11 +3,14 @@
  * /api/traces with a tag filter), as served by Jaeger v2 and by the Jaeger
  * container image, and turns them into the OTLP span shape the auditor reads.
  */
+import { KeyscopeError } from '../errors.js';
 import * as semconv from '../semconv.js';
 import type { OtlpKeyValue, OtlpSpan } from '../audit/otlp/types.js';
 
-export class JaegerQueryError extends Error {
-  override readonly name = 'JaegerQueryError';
+export class JaegerQueryError extends KeyscopeError {
+  override get name(): string {
+    return 'JaegerQueryError';
+  }
 }
 
 export interface JaegerTag {

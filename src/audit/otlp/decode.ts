@@ -3,6 +3,7 @@
  * collector's default) through protobufjs, and OTLP/JSON.
  */
 import protobuf from 'protobufjs/light.js';
+import { KeyscopeError } from '../../errors.js';
 import { OTLP_TRACES_SCHEMA } from './schema.js';
 import type { OtlpTracesRequest } from './types.js';
 
@@ -10,8 +11,10 @@ const root = protobuf.Root.fromJSON(OTLP_TRACES_SCHEMA);
 const requestType = root.lookupType('otlp.ExportTraceServiceRequest');
 
 /** A request body that is not a valid OTLP trace export. The message says what was wrong. */
-export class OtlpDecodeError extends Error {
-  override readonly name = 'OtlpDecodeError';
+export class OtlpDecodeError extends KeyscopeError {
+  override get name(): string {
+    return 'OtlpDecodeError';
+  }
 }
 
 export function decodeProtobufTraces(body: Uint8Array): OtlpTracesRequest {

@@ -1,6 +1,6 @@
 /** Hands every span of a decoded OTLP trace export to an auditor. */
 import type { Auditor } from '../auditor.js';
-import { spanEndMillis, windowOfSpan } from './spanWindow.js';
+import { spanEndMillis, windowOfSpan } from './span-window.js';
 import type { OtlpTracesRequest } from './types.js';
 
 export interface FeedResult {
