@@ -17,6 +17,7 @@ export type AuditViolationKind = 'exclusivity' | 'reorder';
 
 export interface AuditViolation {
   readonly kind: AuditViolationKind;
+  readonly topic: string;
   readonly subscription: string;
   readonly key: string;
   /** The window that arrived and the stored one it conflicts with. For `reorder`, `window` is the late, lower seq. */
@@ -76,6 +77,7 @@ export interface SubscriptionCounts {
 }
 
 export interface ViolatingKey {
+  readonly topic: string;
   readonly subscription: string;
   readonly key: string;
   violations: number;
@@ -88,9 +90,14 @@ class AuditedKey {
   touchedAt = 0;
 
   constructor(
+    readonly topic: string,
     readonly subscription: string,
     readonly key: string,
   ) {}
+
+  get id(): string {
+    return this.topic + '\n' + this.subscription + '\n' + this.key;
+  }
 }
 
 export class Auditor {
@@ -157,7 +164,7 @@ export class Auditor {
       this.dropped.subscription_cap++;
       return 0;
     }
-    const state = this.touch(window.subscription, window.key, now);
+    const state = this.touch(window, now);
     const windows = state.windows;
     for (let i = 0; i < windows.length; i++) {
       if ((windows[i] as ProcessWindow).spanId === window.spanId) {
@@ -174,14 +181,14 @@ export class Auditor {
       if (breaksExclusivity(window, other, tolerance)) {
         counts.exclusivity++;
         found++;
-        this.report(state, { kind: 'exclusivity', subscription: state.subscription, key: state.key, window, other, overlapMs: overlapMs(window, other) });
+        this.report(state, { kind: 'exclusivity', topic: state.topic, subscription: state.subscription, key: state.key, window, other, overlapMs: overlapMs(window, other) });
       }
       const late = reorderedOf(window, other);
       if (late !== undefined && !(state.reordered?.has(late) ?? false)) {
         (state.reordered ??= new Set()).add(late);
         counts.reorder++;
         found++;
-        this.report(state, { kind: 'reorder', subscription: state.subscription, key: state.key, window: late, other: late === window ? other : window, overlapMs: 0 });
+        this.report(state, { kind: 'reorder', topic: state.topic, subscription: state.subscription, key: state.key, window: late, other: late === window ? other : window, overlapMs: 0 });
       }
     }
     windows.push(window);
@@ -214,7 +221,7 @@ export class Auditor {
     }
   }
 
-  /** Violation counts per subscription (a snapshot). */
+  /** Violation counts per subscription name (topics with the same subscription name add up). */
   violationsBySubscription(): ReadonlyMap<string, Readonly<SubscriptionCounts>> {
     return this.subscriptions;
   }
@@ -247,8 +254,9 @@ export class Auditor {
     return counts;
   }
 
-  private touch(subscription: string, key: string, now: number): AuditedKey {
-    const id = subscription + '\n' + key;
+  /** Keys are audited per topic and subscription: each is its own dispatcher (partitions of a topic share the key's partition). */
+  private touch(window: ProcessWindow, now: number): AuditedKey {
+    const id = window.topic + '\n' + window.subscription + '\n' + window.key;
     let state = this.keys.get(id);
     if (state === undefined) {
       if (this.keys.size >= this.options.maxKeys) {
@@ -258,7 +266,7 @@ export class Auditor {
           this.overflow.keys++;
         }
       }
-      state = new AuditedKey(subscription, key);
+      state = new AuditedKey(window.topic, window.subscription, window.key);
     } else {
       this.keys.delete(id);
     }
@@ -268,11 +276,11 @@ export class Auditor {
   }
 
   private report(state: AuditedKey, violation: AuditViolation): void {
-    const id = state.subscription + '\n' + state.key;
+    const id = state.id;
     let entry = this.violating.get(id);
     if (entry === undefined) {
       if (this.violating.size >= this.options.maxViolatingKeys) this.forgetLeastViolatingKey();
-      entry = { subscription: state.subscription, key: state.key, violations: 0 };
+      entry = { topic: state.topic, subscription: state.subscription, key: state.key, violations: 0 };
       this.violating.set(id, entry);
     }
     entry.violations++;

@@ -101,7 +101,15 @@ export function registerAuditMetrics(registry: Registry, auditor: Auditor, optio
     registers,
     collect() {
       this.reset();
-      for (const entry of auditor.topViolatingKeys(topKeys)) this.set({ subscription: entry.subscription, key: entry.key }, entry.violations);
+      // The label set has no topic: one key of two topics under one subscription name adds up.
+      const bySubscriptionKey = new Map<string, { subscription: string; key: string; violations: number }>();
+      for (const entry of auditor.topViolatingKeys(topKeys)) {
+        const id = entry.subscription + '\n' + entry.key;
+        const sum = bySubscriptionKey.get(id) ?? { subscription: entry.subscription, key: entry.key, violations: 0 };
+        sum.violations += entry.violations;
+        bySubscriptionKey.set(id, sum);
+      }
+      for (const sum of bySubscriptionKey.values()) this.set({ subscription: sum.subscription, key: sum.key }, sum.violations);
     },
   });
 }

@@ -50,6 +50,30 @@ export class AdminClient {
     return [...stringList(persistent), ...stringList(nonPersistent)];
   }
 
+  /**
+   * Topics this broker serves that have a subscription with consumers or a
+   * backlog, from one call to /admin/v2/broker-stats/topics (which lists each
+   * topic with its subscriptions, without the Key_Shared details). Topics
+   * with connected consumers come first.
+   */
+  async activeTopics(): Promise<string[]> {
+    const dump = await this.get('/admin/v2/broker-stats/topics', 'the broker\'s topic list');
+    const withConsumers: string[] = [];
+    const withBacklog: string[] = [];
+    for (const bundles of Object.values(asRecord(dump))) {
+      for (const domains of Object.values(asRecord(bundles))) {
+        for (const topics of Object.values(asRecord(domains))) {
+          for (const [topic, stats] of Object.entries(asRecord(topics))) {
+            const subscriptions = Object.values(asRecord(asRecord(stats).subscriptions)).map(asRecord);
+            if (subscriptions.some((s) => Array.isArray(s.consumers) && s.consumers.length > 0)) withConsumers.push(topic);
+            else if (subscriptions.some((s) => typeof s.msgBacklog === 'number' && s.msgBacklog > 0)) withBacklog.push(topic);
+          }
+        }
+      }
+    }
+    return [...withConsumers, ...withBacklog];
+  }
+
   /** Partition count of a topic (0: not partitioned). */
   async partitions(topic: string): Promise<number> {
     const metadata = await this.get(`${topicPath(topic)}/partitions`, `topic ${topic}`);
@@ -110,6 +134,10 @@ export function topicPath(topic: string): string {
     throw new BrokerAdminError('not_found', `'${topic}' is not a topic name: use persistent://tenant/namespace/topic`);
   }
   return `/admin/v2/${domain}/${parts.map(encodeURIComponent).join('/')}`;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function stringList(value: unknown): string[] {

@@ -17,7 +17,12 @@ export interface BrokerExporterOptions {
   token?: string;
   /** Topics to watch (persistent://tenant/ns/topic). */
   topics?: string[];
-  /** Namespaces (tenant/namespace) whose topics are all watched. Default public/default when no topics are named. */
+  /**
+   * Namespaces (tenant/namespace) whose topics are all watched. With neither
+   * topics nor namespaces, the exporter watches the topics the broker at
+   * adminUrl serves that have consumers or a backlog (point one exporter at
+   * each broker of a cluster, or name the namespaces).
+   */
   namespaces?: string[];
   /** Default 10000. */
   intervalMs?: number;
@@ -77,7 +82,7 @@ export class BrokerExporter {
       maxConsumersPerSubscription: positive('maxConsumersPerSubscription', options.maxConsumersPerSubscription, 20),
     };
     this.topics = options.topics ?? [];
-    this.namespaces = options.namespaces ?? (this.topics.length === 0 ? ['public/default'] : []);
+    this.namespaces = options.namespaces ?? [];
     this.admin = new AdminClient({ adminUrl: options.adminUrl, token: options.token, timeoutMs: positive('timeoutMs', options.timeoutMs, 5000) });
     this.log = options.log ?? ((line) => console.error(line));
     this.registry = options.registry ?? new Registry();
@@ -110,6 +115,15 @@ export class BrokerExporter {
   private async pollOnce(): Promise<void> {
     let ok = true;
     const targets = new Set(this.topics);
+    if (this.topics.length === 0 && this.namespaces.length === 0) {
+      try {
+        for (const topic of await this.admin.activeTopics()) targets.add(topic);
+        this.recovered('topic discovery');
+      } catch (error) {
+        ok = false;
+        this.failed('topic discovery', error);
+      }
+    }
     for (const namespace of this.namespaces) {
       try {
         for (const topic of await this.admin.namespaceTopics(namespace)) targets.add(topic);

@@ -20,7 +20,8 @@ Options:
   --topic T                topic to watch, repeatable or comma-separated
                            (persistent://tenant/ns/topic; partitioned topics per partition)
   --namespace N            tenant/namespace whose topics are all watched, repeatable
-                           (default public/default when no --topic is given)
+                           (without --topic and --namespace: the topics this broker
+                           serves that have consumers or a backlog)
   --interval D             poll interval, e.g. 10s (default 10s)
   --max-topics N           topics polled per round (default 200)
   --max-consumers N        consumers with their own series per subscription (default 20)

@@ -61,11 +61,13 @@ describe('exclusivity', () => {
     expect(counts).toEqual([2, 2, 2]);
   });
 
-  it('keeps subscriptions and keys apart', () => {
+  it('keeps topics, subscriptions and keys apart', () => {
     const { auditor: a, t0 } = auditor();
     a.ingest(window({ consumer: 'A', receivedAt: t0, settledAt: t0 + 100 }));
     a.ingest(window({ consumer: 'B', key: 'other', receivedAt: t0, settledAt: t0 + 100 }));
     a.ingest(window({ consumer: 'B', subscription: 'sub2', receivedAt: t0, settledAt: t0 + 100 }));
+    // Same subscription name on another topic: another dispatcher.
+    a.ingest(window({ consumer: 'B', topic: 'other-topic', receivedAt: t0, settledAt: t0 + 100 }));
     expect(a.violations('exclusivity')).toBe(0);
   });
 
