@@ -245,7 +245,7 @@ export class BrokerExporter {
       c.blockedOnUnacked === undefined ? undefined : c.blockedOnUnacked ? 1 : 0,
     );
     perConsumer('keyscope_broker_consumer_available_permits', 'Permits (receiver queue room) the consumer has granted the broker.', (c) => c.availablePermits);
-    perConsumer('keyscope_broker_consumer_hash_range_share', 'Share of the Key_Shared hash space assigned to the consumer (0..1).', (c) => c.hashRangeShare);
+    perConsumer('keyscope_broker_consumer_hash_range_share', 'The consumer\'s share (0..1) of the Key_Shared hash ranges assigned to the subscription\'s consumers.', (c) => c.hashRangeShare);
     perConsumer('keyscope_broker_consumer_draining_hashes', 'Draining hashes held by the consumer.', (c) => c.drainingHashes);
     const errors = this.scrapeErrors;
     new Counter({

@@ -14,7 +14,7 @@ export interface ConsumerSample {
   readonly unackedMessages: number | undefined;
   readonly availablePermits: number | undefined;
   readonly blockedOnUnacked: boolean | undefined;
-  /** Share of the Key_Shared hash space assigned to this consumer (0..1), from keyHashRangeArrays or keyHashRanges. */
+  /** This consumer's share (0..1) of the hash ranges assigned to the subscription's consumers, from keyHashRangeArrays or keyHashRanges. */
   readonly hashRangeShare: number | undefined;
   readonly drainingHashes: number | undefined;
 }
@@ -55,8 +55,12 @@ export function readTopicStats(topic: string, stats: unknown, limits: ReadLimits
     const type = typeof s.type === 'string' ? s.type : 'unknown';
     const keyShared = type === KEY_SHARED;
     const rawConsumers = Array.isArray(s.consumers) ? s.consumers : [];
+    // Shares are relative to what all consumers cover (the broker's hash space is 0..65535 less
+    // whatever the assignment leaves out), so that they add up to 1.
+    let coveredByAll = 0;
+    if (keyShared) for (const c of rawConsumers) coveredByAll += hashesCovered(record(c) ?? {}) ?? 0;
     const consumers = rawConsumers
-      .map((c) => readConsumer(record(c), keyShared))
+      .map((c) => readConsumer(record(c), keyShared, coveredByAll))
       .filter((c): c is ConsumerSample => c !== undefined)
       .sort((a, b) => (b.unackedMessages ?? 0) - (a.unackedMessages ?? 0))
       .slice(0, limits.maxConsumersPerSubscription);
@@ -98,7 +102,7 @@ export function readPartitionedStats(stats: unknown, limits: ReadLimits): Subscr
   return Object.entries(partitions).flatMap(([partition, partitionStats]) => readTopicStats(partition, partitionStats, limits));
 }
 
-function readConsumer(c: Record<string, unknown> | undefined, keyShared: boolean): ConsumerSample | undefined {
+function readConsumer(c: Record<string, unknown> | undefined, keyShared: boolean, coveredByAll: number): ConsumerSample | undefined {
   if (c === undefined) return undefined;
   const name = typeof c.consumerName === 'string' && c.consumerName !== '' ? c.consumerName : 'unnamed';
   return {
@@ -106,13 +110,23 @@ function readConsumer(c: Record<string, unknown> | undefined, keyShared: boolean
     unackedMessages: num(c.unackedMessages),
     availablePermits: num(c.availablePermits),
     blockedOnUnacked: typeof c.blockedConsumerOnUnackedMsgs === 'boolean' ? c.blockedConsumerOnUnackedMsgs : undefined,
-    hashRangeShare: keyShared ? hashRangeShare(c) : undefined,
+    hashRangeShare: keyShared ? hashRangeShare(c, coveredByAll) : undefined,
     drainingHashes: keyShared ? num(c.drainingHashesCount) : undefined,
   };
 }
 
-/** The consumer's share of the hash space, from `keyHashRangeArrays` ([[start, end], ...]) or `keyHashRanges` (["[start, end]", ...]). */
-export function hashRangeShare(consumer: Record<string, unknown>): number | undefined {
+/**
+ * The consumer's share of `total` hashes (default the whole space), from
+ * `keyHashRangeArrays` ([[start, end], ...]) or `keyHashRanges` (["[start, end]", ...]).
+ */
+export function hashRangeShare(consumer: Record<string, unknown>, total = KEY_SHARED_HASH_RANGE_SIZE): number | undefined {
+  const covered = hashesCovered(consumer);
+  if (covered === undefined) return undefined;
+  return total > 0 ? Math.min(1, covered / total) : 0;
+}
+
+/** How many hashes the consumer's inclusive ranges cover; undefined without range fields. */
+function hashesCovered(consumer: Record<string, unknown>): number | undefined {
   let ranges: Array<[number, number]> | undefined;
   if (Array.isArray(consumer.keyHashRangeArrays)) {
     ranges = consumer.keyHashRangeArrays.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every((n) => typeof n === 'number'));
@@ -126,7 +140,7 @@ export function hashRangeShare(consumer: Record<string, unknown>): number | unde
   if (ranges === undefined) return undefined;
   let covered = 0;
   for (const [start, end] of ranges) if (end >= start) covered += end - start + 1;
-  return Math.min(1, covered / KEY_SHARED_HASH_RANGE_SIZE);
+  return covered;
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
