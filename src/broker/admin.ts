@@ -53,8 +53,9 @@ export class AdminClient {
   /**
    * Topics this broker serves that have a subscription with consumers or a
    * backlog, from one call to /admin/v2/broker-stats/topics (which lists each
-   * topic with its subscriptions, without the Key_Shared details). Topics
-   * with connected consumers come first.
+   * topic with its subscriptions, without the Key_Shared details; the
+   * broker refreshes it every few seconds). Topics with connected consumers
+   * come first; system topics are left out.
    */
   async activeTopics(): Promise<string[]> {
     const dump = await this.get('/admin/v2/broker-stats/topics', 'the broker\'s topic list');
@@ -64,6 +65,8 @@ export class AdminClient {
       for (const domains of Object.values(asRecord(bundles))) {
         for (const topics of Object.values(asRecord(domains))) {
           for (const [topic, stats] of Object.entries(asRecord(topics))) {
+            // System topics (__change_events and the like) are the broker's own business.
+            if (topic.slice(topic.lastIndexOf('/') + 1).startsWith('__')) continue;
             const subscriptions = Object.values(asRecord(asRecord(stats).subscriptions)).map(asRecord);
             if (subscriptions.some((s) => Array.isArray(s.consumers) && s.consumers.length > 0)) withConsumers.push(topic);
             else if (subscriptions.some((s) => typeof s.msgBacklog === 'number' && s.msgBacklog > 0)) withBacklog.push(topic);

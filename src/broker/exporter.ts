@@ -39,8 +39,8 @@ export interface BrokerExporterOptions {
   log?: (line: string) => void;
 }
 
-type ScrapeErrorReason = AdminErrorReason | 'over_topic_cap';
-const SCRAPE_ERROR_REASONS: readonly ScrapeErrorReason[] = ['unreachable', 'unauthorized', 'not_found', 'http_error', 'bad_response', 'over_topic_cap'];
+type ScrapeErrorReason = AdminErrorReason | 'over_topic_cap' | 'round_timeout';
+const SCRAPE_ERROR_REASONS: readonly ScrapeErrorReason[] = ['unreachable', 'unauthorized', 'not_found', 'http_error', 'bad_response', 'over_topic_cap', 'round_timeout'];
 const POLL_CONCURRENCY = 4;
 
 export class BrokerExporter {
@@ -64,6 +64,9 @@ export class BrokerExporter {
   private readonly lastErrors = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  /** Rounds started; a round abandoned by the watchdog must not overwrite a later one's snapshot. */
+  private rounds = 0;
+  private readonly roundTimeoutMs: number;
   private closed = false;
 
   constructor(options: BrokerExporterOptions) {
@@ -83,7 +86,9 @@ export class BrokerExporter {
     };
     this.topics = options.topics ?? [];
     this.namespaces = options.namespaces ?? [];
-    this.admin = new AdminClient({ adminUrl: options.adminUrl, token: options.token, timeoutMs: positive('timeoutMs', options.timeoutMs, 5000) });
+    const timeoutMs = positive('timeoutMs', options.timeoutMs, 5000);
+    this.admin = new AdminClient({ adminUrl: options.adminUrl, token: options.token, timeoutMs });
+    this.roundTimeoutMs = Math.max(this.intervalMs * 3, timeoutMs * 6);
     this.log = options.log ?? ((line) => console.error(line));
     this.registry = options.registry ?? new Registry();
     this.registerMetrics();
@@ -104,15 +109,33 @@ export class BrokerExporter {
     await this.polling;
   }
 
-  /** One round over every target; a round still running is joined rather than doubled. */
+  /**
+   * One round over every target; a round still running is joined rather than
+   * doubled. Requests time out one by one, and a watchdog abandons a round
+   * that still has not finished, so one hung call cannot stop the polling.
+   */
   poll(): Promise<void> {
-    this.polling ??= this.pollOnce().finally(() => {
-      this.polling = undefined;
-    });
+    if (this.polling === undefined) {
+      const round = ++this.rounds;
+      let timer: NodeJS.Timeout | undefined;
+      const watchdog = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.scrapeErrors.round_timeout++;
+          this.up = false;
+          this.logOnce('round', `broker-exporter: a polling round took longer than ${this.roundTimeoutMs / 1000}s; starting the next one`);
+          resolve();
+        }, this.roundTimeoutMs);
+        timer.unref();
+      });
+      this.polling = Promise.race([this.pollOnce(round), watchdog]).finally(() => {
+        clearTimeout(timer);
+        this.polling = undefined;
+      });
+    }
     return this.polling;
   }
 
-  private async pollOnce(): Promise<void> {
+  private async pollOnce(round: number): Promise<void> {
     let ok = true;
     const targets = new Set(this.topics);
     if (this.topics.length === 0 && this.namespaces.length === 0) {
@@ -155,6 +178,8 @@ export class BrokerExporter {
     };
     await Promise.all(Array.from({ length: Math.min(POLL_CONCURRENCY, list.length) }, worker));
     samples.sort((a, b) => (a.topic === b.topic ? a.subscription.localeCompare(b.subscription) : a.topic.localeCompare(b.topic)));
+    if (round !== this.rounds) return;
+    this.recovered('round');
     this.snapshot = samples;
     this.up = ok;
     this.polls++;
@@ -250,12 +275,22 @@ export class BrokerExporter {
     const errors = this.scrapeErrors;
     new Counter({
       name: 'keyscope_broker_scrape_errors_total',
-      help: 'Admin API calls that failed, by reason (unreachable, unauthorized, not_found, http_error, bad_response, over_topic_cap).',
+      help: 'Admin API calls that failed, by reason (unreachable, unauthorized, not_found, http_error, bad_response, over_topic_cap, round_timeout).',
       labelNames: ['reason'],
       registers,
       collect() {
         this.reset();
         for (const reason of SCRAPE_ERROR_REASONS) this.inc({ reason }, errors[reason]);
+      },
+    });
+    const pollsOf = (): number => this.polls;
+    new Counter({
+      name: 'keyscope_broker_polls_total',
+      help: 'Polling rounds completed (a flat line means the exporter is stuck or stopped).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(pollsOf());
       },
     });
     const upOf = (): number => (this.up ? 1 : 0);

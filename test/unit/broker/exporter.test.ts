@@ -69,7 +69,7 @@ describe('BrokerExporter', () => {
     await exporter.close();
   });
 
-  it('discovers the topics with consumers or a backlog when pointed at nothing in particular', async () => {
+  it('discovers the topics with consumers or a backlog, system topics aside, when pointed at nothing in particular', async () => {
     const admin = await adminStandIn({
       '/admin/v2/broker-stats/topics': () => [
         200,
@@ -80,6 +80,7 @@ describe('BrokerExporter', () => {
                 'persistent://public/default/idle': { subscriptions: { s: { consumers: [], msgBacklog: 0 } } },
                 'persistent://public/default/busy': { subscriptions: { s: { consumers: [{}], msgBacklog: 0 } } },
                 'persistent://public/default/behind': { subscriptions: { s: { consumers: [], msgBacklog: 9 } } },
+                'persistent://public/default/__change_events': { subscriptions: { s: { consumers: [{}], msgBacklog: 0 } } },
               },
             },
           },
