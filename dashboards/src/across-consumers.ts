@@ -203,9 +203,10 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Broker exporter health',
-        description: 'Whether the exporter\'s latest poll reached the broker for every topic, and failed admin API calls per second by reason.',
+        description: 'Whether the exporter\'s latest poll reached the broker for every topic, polling rounds per second (flat at zero: the exporter is stuck or gone), and failed admin API calls per second by reason.',
         queries: [
           { expr: `min(${b.up})`, legend: 'up' },
+          { expr: `sum(rate(${b.polls}[$__rate_interval]))`, legend: 'polls/s' },
           { expr: `sum by (reason) (rate(${b.scrapeErrors}[$__rate_interval]))`, legend: 'errors {{reason}}' },
         ],
       }),

@@ -86,6 +86,7 @@ export const brokerExporterMetrics = {
   consumerHashRangeShare: 'keyscope_broker_consumer_hash_range_share',
   consumerDrainingHashes: 'keyscope_broker_consumer_draining_hashes',
   scrapeErrors: 'keyscope_broker_scrape_errors_total',
+  polls: 'keyscope_broker_polls_total',
   up: 'keyscope_broker_up',
 } as const;
 
