@@ -283,8 +283,10 @@ describe('alert rules', () => {
   };
   const all = rules.groups.flatMap((group) => group.rules);
 
-  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs', () => {
+  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs, cross-consumer exclusivity and draining', () => {
     expect(all.map((rule) => rule.alert).sort()).toEqual([
+      'KeyscopeCrossConsumerExclusivity',
+      'KeyscopeDrainingHashesNotDraining',
       'KeyscopeInflightEvictions',
       'KeyscopeMessagesStalled',
       'KeyscopeOldestInflightTooOld',
