@@ -31,6 +31,15 @@ export interface KeyscopeOptions {
    * affected. Default: `KEYSCOPE_DEFAULTS.maxInflightMessages`.
    */
   maxInflightMessages?: number;
+  /**
+   * How many settled message ids each subscription (topic and subscription)
+   * remembers, so that a message coming again is recognised as a redelivery
+   * whatever the broker's redelivery count says (it says 0 after a reconnect,
+   * on Exclusive and Failover, and for the siblings of a nacked batch
+   * message). The messages of one batch count once. Messages still in flight
+   * are always recognised. 0 remembers none. Default: `KEYSCOPE_DEFAULTS.recentSettledIds`.
+   */
+  recentSettledIds?: number;
   /** How many of the oldest stalled keys are exported with a `key` label (0: none). Default: `KEYSCOPE_DEFAULTS.topStalledKeys`. */
   topStalledKeys?: number;
   /** How keys appear on spans and labels. Default: `KEYSCOPE_DEFAULTS.keyPolicy`. */
@@ -52,6 +61,7 @@ export const KEYSCOPE_DEFAULTS = {
   stallThresholdMs: 30_000,
   maxTrackedKeys: 100_000,
   maxInflightMessages: 100_000,
+  recentSettledIds: 10_000,
   topStalledKeys: 10,
   keyPolicy: 'hashed' as KeyPolicy,
   consumerSpanRelation: 'parent' as ConsumerSpanRelation,
@@ -88,6 +98,7 @@ export class Keyscope {
       tracker: new Tracker({
         maxTrackedKeys: resolved.maxTrackedKeys,
         maxInflightMessages: resolved.maxInflightMessages,
+        recentSettledIds: resolved.recentSettledIds,
         stallThresholdMs: resolved.stallThresholdMs,
         topStalledKeys: resolved.topStalledKeys,
       }),
@@ -187,6 +198,7 @@ interface ResolvedOptions {
   stallThresholdMs: number;
   maxTrackedKeys: number;
   maxInflightMessages: number;
+  recentSettledIds: number;
   topStalledKeys: number;
   keyPolicy: KeyPolicy;
   keyHashSecret: string;
@@ -240,6 +252,7 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     stallThresholdMs: positive('stallThresholdMs', o.stallThresholdMs, DEFAULTS.stallThresholdMs, false),
     maxTrackedKeys: positive('maxTrackedKeys', o.maxTrackedKeys, DEFAULTS.maxTrackedKeys, true),
     maxInflightMessages: positive('maxInflightMessages', o.maxInflightMessages, DEFAULTS.maxInflightMessages, true),
+    recentSettledIds: positive('recentSettledIds', o.recentSettledIds, DEFAULTS.recentSettledIds, true, true),
     topStalledKeys: positive('topStalledKeys', o.topStalledKeys, DEFAULTS.topStalledKeys, true, true),
     keyPolicy: oneOf('keyPolicy', o.keyPolicy, ['hashed', 'plain', 'none'] as const, DEFAULTS.keyPolicy),
     keyHashSecret: o.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET,

@@ -14,16 +14,21 @@ export type ContextErrorReason =
   | 'malformed_trace_context'
   | 'invalid_seq'
   | 'invalid_producer'
-  | 'reserved_property_present';
+  | 'reserved_property_present'
+  | 'unreadable_message';
 
 const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** Longest decimal seq accepted: 15 digits always fit a safe integer. */
-const MAX_SEQ_DIGITS = 15;
+/** Longest decimal seq accepted: Number.MAX_SAFE_INTEGER has 16 digits. */
+const MAX_SEQ_DIGITS = 16;
 /** Propagator fields that carry no span context by themselves. */
 const NON_TRACE_FIELDS = new Set(['baggage', 'tracestate']);
 const EMPTY_PROPERTIES: PropertyMap = Object.freeze({}) as PropertyMap;
 
-/** A decimal seq as a number, or -1 when it is not 1 to 15 ASCII digits. */
+/**
+ * A decimal seq as a number, or -1 when it is not ASCII digits naming a safe
+ * integer. Up to MAX_SAFE_INTEGER every step is exact; beyond it rounding
+ * never goes below 2^53, so the final bound check rejects it.
+ */
 function parseSeq(text: string): number {
   const length = text.length;
   if (length === 0 || length > MAX_SEQ_DIGITS) return -1;
@@ -33,7 +38,7 @@ function parseSeq(text: string): number {
     if (digit < 0 || digit > 9) return -1;
     value = value * 10 + digit;
   }
-  return value;
+  return value <= Number.MAX_SAFE_INTEGER ? value : -1;
 }
 
 /**
@@ -52,7 +57,7 @@ export class IncomingStamps {
   secondError: ContextErrorReason | undefined = undefined;
   private readonly getter = new PropertyGetter();
   /** The last producer id that passed validation: consecutive messages usually share it. */
-  private lastValidProducer = '';
+  private lastValidProducer: string | undefined = undefined;
 
   read(properties: unknown): this {
     this.producer = undefined;

@@ -1,10 +1,12 @@
 /**
  * Instrumented versions of the client factories (`createProducer`,
  * `subscribe`, `createReader`): the instances they return are wrapped, and a
- * `listener` in the config is wrapped before the client sees it. Shared by
+ * `listener` in the config is wrapped before the client sees it; `close`
+ * releases what the client's consumers held in flight. Shared by
  * `Keyscope.instrumentClient` and `PulsarInstrumentation`.
  */
 import { ConsumerInstrumentation } from './consumer.js';
+import { markInstrumented } from './instrumented.js';
 import { logInternal, type Pipeline } from './pipeline.js';
 import { instrumentProducer } from './producer.js';
 import { readerInstrumentation } from './reader.js';
@@ -15,7 +17,7 @@ type Factory<Config, Instance> = (this: unknown, config: Config) => Promise<Inst
 type Listener<Owner> = (message: MessageLike, owner: Owner) => unknown;
 
 export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory<ProducerConfigLike, ProducerLike>): Factory<ProducerConfigLike, ProducerLike> {
-  return function createProducer(this: unknown, config: ProducerConfigLike) {
+  return markInstrumented(function createProducer(this: unknown, config: ProducerConfigLike) {
     return original.call(this, config).then((producer) => {
       if (!pipeline.active) return producer;
       try {
@@ -27,11 +29,12 @@ export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory
         return producer;
       }
     });
-  };
+  });
 }
 
+/** `this` is the client: its consumers are released when it closes (see instrumentedClose). */
 export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<ConsumerConfigLike, ConsumerLike>): Factory<ConsumerConfigLike, ConsumerLike> {
-  return function subscribe(this: unknown, config: ConsumerConfigLike) {
+  return markInstrumented(function subscribe(this: unknown, config: ConsumerConfigLike) {
     if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
     let instrumentation: ConsumerInstrumentation;
     let effective: ConsumerConfigLike = config;
@@ -51,19 +54,22 @@ export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<Cons
       logInternal(error);
       return original.call(this, config);
     }
+    const client = this;
     return original.call(this, effective).then((consumer) => {
       try {
-        return instrumentation.wrap(consumer);
+        const wrapped = instrumentation.wrap(consumer);
+        if (client !== null && typeof client === 'object') instrumentation.belongsTo(pipeline.consumersOfClient(client));
+        return wrapped;
       } catch (error) {
         logInternal(error);
         return consumer;
       }
     });
-  };
+  });
 }
 
 export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<ReaderConfigLike, ReaderLike>): Factory<ReaderConfigLike, ReaderLike> {
-  return function createReader(this: unknown, config: ReaderConfigLike) {
+  return markInstrumented(function createReader(this: unknown, config: ReaderConfigLike) {
     if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
     const instrumentation = readerInstrumentation(pipeline);
     const effective: ReaderConfigLike =
@@ -71,14 +77,36 @@ export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<R
         ? { ...config, listener: instrumentation.wrapListener(config.listener as unknown as Listener<ReaderLike>) as ReaderConfigLike['listener'] }
         : config;
     return original.call(this, effective).then((reader) => instrumentation.wrap(reader));
-  };
+  });
+}
+
+/**
+ * `close` of a client (`this`): the consumers subscribed through it stop
+ * being tracked when it is called (their messages go back to the broker),
+ * so nothing they held stays in flight as a stall. The call itself reaches
+ * the client unchanged.
+ */
+export function instrumentedClose(pipeline: Pipeline, original: (this: unknown, ...args: unknown[]) => unknown): (this: unknown, ...args: unknown[]) => unknown {
+  return markInstrumented(function close(this: unknown, ...args: unknown[]) {
+    if (this !== null && typeof this === 'object') pipeline.releaseClient(this);
+    return original.apply(this, args);
+  });
 }
 
 export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C): C {
+  // A client wrapped before, or one whose factories PulsarInstrumentation patched.
+  if (pipeline.alreadyInstrumented('client', client) || pipeline.alreadyInstrumented('client', client.subscribe)) return client;
+  const known = pipeline.wrappers.get(client);
+  if (known !== undefined) return known as C;
   const raw: ClientLike = client;
-  return overlay(client, {
+  const overrides: Record<string, unknown> = {
     createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config)),
     subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config)),
     createReader: instrumentedCreateReader(pipeline, (config) => raw.createReader(config)),
-  });
+  };
+  const rawClose: unknown = raw.close;
+  if (typeof rawClose === 'function') overrides.close = instrumentedClose(pipeline, (...args) => (rawClose as (...a: unknown[]) => unknown).apply(raw, args));
+  const wrapped = overlay(client, overrides);
+  pipeline.wrappers.set(client, wrapped);
+  return wrapped;
 }

@@ -10,14 +10,14 @@ import type { TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { Keyscope, validateOptions, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
-import { instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe } from './client.js';
+import { instrumentedClose, instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe } from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
 
 /** Keyscope options (the tracer provider comes from OpenTelemetry's registration) plus `enabled`. */
 export interface PulsarInstrumentationConfig extends InstrumentationConfig, Omit<KeyscopeOptions, 'tracerProvider'> {}
 
 const FACTORIES = ['createProducer', 'subscribe', 'createReader'] as const;
-type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>>;
+type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>> & { close?: (...args: unknown[]) => unknown };
 
 /**
  * When `pulsar-client` is in the module cache this long after the
@@ -112,6 +112,7 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       for (const name of FACTORIES) {
         if (isWrapped(prototype[name])) this._unwrap(prototype, name);
       }
+      if (isWrapped(prototype.close)) this._unwrap(prototype, 'close');
       this._wrap(prototype, 'createProducer', (original) =>
         instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>) as typeof original,
       );
@@ -121,6 +122,9 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       this._wrap(prototype, 'createReader', (original) =>
         instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
       );
+      if (typeof prototype.close === 'function') {
+        this._wrap(prototype, 'close', (original) => instrumentedClose(pipeline, original as (...args: unknown[]) => unknown) as typeof original);
+      }
       (this.patchedModules ??= new Set()).add(moduleExports);
     } catch (error) {
       this._diag.error('pulsar-client could not be instrumented; it runs uninstrumented', error);
@@ -135,6 +139,7 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
     for (const name of FACTORIES) {
       if (isWrapped(prototype[name])) this._unwrap(prototype, name);
     }
+    if (isWrapped(prototype.close)) this._unwrap(prototype, 'close');
   }
 
   private warnIfLoadedUnpatched(): void {

@@ -95,7 +95,7 @@ export class KeyscopeMetrics {
     this.received = counter(r, 'keyscope_messages_received_total', 'Messages delivered to the application.', ['topic', 'subscription']);
     this.acked = counter(r, 'keyscope_messages_acked_total', 'Messages acknowledged.', ['topic', 'subscription']);
     this.nacked = counter(r, 'keyscope_messages_nacked_total', 'Messages negatively acknowledged.', ['topic', 'subscription']);
-    this.redeliveries = counter(r, 'keyscope_redeliveries_total', 'Deliveries with a redelivery count above zero.', ['topic', 'subscription']);
+    this.redeliveries = counter(r, 'keyscope_redeliveries_total', 'Deliveries of a message delivered before: its id was seen in flight or settled recently, or its redelivery count is above zero.', ['topic', 'subscription']);
     this.violations = counter(r, 'keyscope_ordering_violations_total', 'Per-key ordering and exclusivity violations seen in this process, by kind (reorder, redelivery_reorder, concurrent).', ['topic', 'subscription', 'kind']);
     this.inflightMessages = gauge(r, 'keyscope_inflight_messages', 'Messages received and not yet acknowledged or negatively acknowledged.', ['topic', 'subscription']);
     this.inflightKeys = gauge(r, 'keyscope_inflight_keys', 'Keys with at least one message in flight.', ['topic', 'subscription']);

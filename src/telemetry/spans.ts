@@ -23,9 +23,11 @@ export type ConsumerSpanRelation = 'parent' | 'link';
 /**
  * How a delivery left tracking. 'closed': its consumer closed. 'untracked':
  * dropped to stay within maxInflightMessages (its ack or nack, whenever it
- * comes, still reaches the client; it is just not recorded).
+ * comes, still reaches the client; it is just not recorded). 'redelivered':
+ * the same message was delivered again while this delivery was in flight
+ * (after a reconnect or an ack timeout); the new delivery takes its place.
  */
-export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked';
+export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked' | 'redelivered';
 
 /** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
 export interface ProcessTarget {
@@ -82,6 +84,7 @@ const SETTLE_EVENT_ATTRIBUTES: Record<SettleKind, Attributes> = {
   ack_cumulative: settleAttributes('ack_cumulative'),
   closed: settleAttributes('closed'),
   untracked: settleAttributes('untracked'),
+  redelivered: settleAttributes('redelivered'),
 };
 
 function settleAttributes(kind: SettleKind): Attributes {
