@@ -147,22 +147,27 @@ describe('keyscope audit across consumer processes', () => {
     const b = consumer({ ...base, consumerName: `ks-b-${RUN}` });
     await Promise.all([a.whenReady(), b.whenReady()]);
     const p = await producer(topic);
-    const sending = (async () => {
-      for (let i = 0; i < total; i++) {
+    const send = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) {
         await p.send({ data: Buffer.from(`m${i}`), partitionKey: `user-${RUN}-${i % keys}` });
         if (i % 20 === 19) await sleep(100);
       }
-    })();
+    };
+    // First half while both run; the first is killed mid-way, with messages in flight.
+    const firstHalf = send(0, total / 2);
     await pollValue(async () => a.processed.length, (n) => n >= 40, 30_000);
     await a.kill();
     const killedAfter = a.processed.length;
-    await sleep(1_000);
+    await firstHalf;
+    // Its keys went to b; the restarted consumer takes some back for the second half.
     const restarted = consumer({ ...base, consumerName: `ks-a2-${RUN}` });
     await restarted.whenReady();
-    await sending;
+    await send(total / 2, total);
     const processedIds = (): number => new Set([a, b, restarted].flatMap((c) => c.processed.map((m) => m.id))).size;
     await pollValue(async () => processedIds(), (n) => n >= total, 90_000);
     expect(processedIds(), 'distinct messages processed').toBe(total);
+    expect(killedAfter, 'messages the killed consumer processed').toBeGreaterThan(0);
+    expect(restarted.processed.length, 'messages the restarted consumer processed').toBeGreaterThan(0);
     await Promise.all([b.close(), restarted.close()]);
     await producerTracing.forceFlush();
 
