@@ -37,12 +37,8 @@ async function makeSpans(): Promise<ReadableSpan[]> {
   for (let i = 0; i < MESSAGES; i++) await producer.send({ data: Buffer.from(`${i}`), partitionKey: `user-${i % KEYS}` });
   for (const consumer of consumers) {
     for (;;) {
-      let message;
-      try {
-        message = await consumer.receive(0);
-      } catch {
-        break;
-      }
+      const message = await consumer.receive(0).catch(() => undefined);
+      if (message === undefined) break;
       await consumer.acknowledge(message);
     }
   }
@@ -81,8 +77,14 @@ function measure(path: string, spanCount: number, run: () => number): Row {
 const auditorOptions = { windowMs: 3_600_000 };
 
 async function main(): Promise<void> {
-  console.log(`keyscope audit throughput: ${MESSAGES} messages over ${KEYS} keys (${MESSAGES * 2} spans: send + process), batches of ${BATCH}, ${ROUNDS} rounds`);
-  console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `keyscope audit throughput: ${MESSAGES} messages over ${KEYS} keys (${MESSAGES * 2} spans: send + process), batches of ${BATCH}, ${ROUNDS} rounds`,
+  );
+  console.log(
+    `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const spans = await makeSpans();
   const groups = batches(spans);
   const protobufBodies = groups.map((group) => ProtobufTraceSerializer.serializeRequest(group) as Uint8Array);
@@ -118,7 +120,11 @@ async function main(): Promise<void> {
   const url = `${service.otlpUrl}/v1/traces`;
   const post = async (): Promise<void> => {
     for (const body of gzipped) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+        body,
+      });
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`audit service answered ${response.status}`);
     }

@@ -33,7 +33,7 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     uid: ACROSS_CONSUMERS_UID,
     title: 'Keyscope / Across consumers',
     description:
-      'Per-key exclusivity and order across consumer processes (keyscope audit) and the broker\'s Key_Shared state: draining hashes, replay and hash ranges per consumer (keyscope broker-exporter).',
+      "Per-key exclusivity and order across consumer processes (keyscope audit) and the broker's Key_Shared state: draining hashes, replay and hash ranges per consumer (keyscope broker-exporter).",
     tags: ['pulsar', 'key_shared'],
   })
     .withVariable(labelVariable({ name: 'topic', label: 'Topic', series: b.backlog, labelName: 'topic' }))
@@ -60,7 +60,8 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       stat({
         title: 'Audit lag',
-        description: 'How long after the newest span of a batch ended the auditor audited it. Growing lag means the auditor does not keep up: add auditors behind the load_balancing exporter.',
+        description:
+          'How long after the newest span of a batch ended the auditor audited it. Growing lag means the auditor does not keep up: add auditors behind the load_balancing exporter.',
         unit: 's',
         queries: [{ expr: `max(${a.lag})`, legend: 'lag' }],
       }),
@@ -110,7 +111,8 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Audit state forgotten early',
-        description: 'Keys, windows per key and violating keys dropped to stay within the auditor\'s bounds, per second. Non-zero: raise the bounds or add auditors.',
+        description:
+          "Keys, windows per key and violating keys dropped to stay within the auditor's bounds, per second. Non-zero: raise the bounds or add auditors.",
         unit: 'ops',
         queries: [{ expr: `sum by (what) (rate(${a.overflow}[$__rate_interval]))`, legend: '{{what}}' }],
       }),
@@ -144,7 +146,8 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Messages in replay',
-        description: 'Messages waiting to be redelivered (after a consumer left, nacks, or held back by draining hashes), and the subscription backlog.',
+        description:
+          'Messages waiting to be redelivered (after a consumer left, nacks, or held back by draining hashes), and the subscription backlog.',
         queries: [
           { expr: perSubscription(b.messagesInReplay), legend: `replay ${subscriptionLegend}` },
           { expr: perSubscription(b.backlog), legend: `backlog ${subscriptionLegend}` },
@@ -169,7 +172,8 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Hash range share per consumer',
-        description: 'Each consumer\'s share of the subscription\'s hash ranges: the part of the keys it owns. A consumer with a large share and a slow handler holds many keys back.',
+        description:
+          "Each consumer's share of the subscription's hash ranges: the part of the keys it owns. A consumer with a large share and a slow handler holds many keys back.",
         unit: 'percentunit',
         queries: [
           {
@@ -182,28 +186,40 @@ export function buildAcrossConsumersDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Unacked messages and permits per consumer',
-        description: 'Messages the subscription and each consumer hold unacked, and the permits (receiver queue room) it has granted the broker. Permits at zero with unacked messages high: a stalled consumer.',
+        description:
+          'Messages the subscription and each consumer hold unacked, and the permits (receiver queue room) it has granted the broker. Permits at zero with unacked messages high: a stalled consumer.',
         queries: [
           { expr: perSubscription(b.unacked), legend: `unacked ${subscriptionLegend} (all consumers)` },
-          { expr: `max by (${bySubscription}, consumer) (${b.consumerUnacked}{${brokerSelector}})`, legend: `unacked ${subscriptionLegend} {{consumer}}` },
-          { expr: `max by (${bySubscription}, consumer) (${b.consumerPermits}{${brokerSelector}})`, legend: `permits ${subscriptionLegend} {{consumer}}` },
+          {
+            expr: `max by (${bySubscription}, consumer) (${b.consumerUnacked}{${brokerSelector}})`,
+            legend: `unacked ${subscriptionLegend} {{consumer}}`,
+          },
+          {
+            expr: `max by (${bySubscription}, consumer) (${b.consumerPermits}{${brokerSelector}})`,
+            legend: `permits ${subscriptionLegend} {{consumer}}`,
+          },
         ],
       }),
     )
     .withPanel(
       timeSeries({
         title: 'Consumers connected and blocked',
-        description: 'Consumers connected per subscription, and 1 per consumer while the broker stopped dispatching to it because it reached maxUnackedMessagesPerConsumer.',
+        description:
+          'Consumers connected per subscription, and 1 per consumer while the broker stopped dispatching to it because it reached maxUnackedMessagesPerConsumer.',
         queries: [
           { expr: perSubscription(b.consumers), legend: `connected ${subscriptionLegend}` },
-          { expr: `max by (${bySubscription}, consumer) (${b.consumerBlockedOnUnacked}{${brokerSelector}})`, legend: `blocked ${subscriptionLegend} {{consumer}}` },
+          {
+            expr: `max by (${bySubscription}, consumer) (${b.consumerBlockedOnUnacked}{${brokerSelector}})`,
+            legend: `blocked ${subscriptionLegend} {{consumer}}`,
+          },
         ],
       }),
     )
     .withPanel(
       timeSeries({
         title: 'Broker exporter health',
-        description: 'Whether the exporter\'s latest poll reached the broker for every topic, polling rounds per second (flat at zero: the exporter is stuck or gone), and failed admin API calls per second by reason.',
+        description:
+          "Whether the exporter's latest poll reached the broker for every topic, polling rounds per second (flat at zero: the exporter is stuck or gone), and failed admin API calls per second by reason.",
         queries: [
           { expr: `min(${b.up})`, legend: 'up' },
           { expr: `sum(rate(${b.polls}[$__rate_interval]))`, legend: 'polls/s' },

@@ -96,7 +96,7 @@ class AuditedKey {
   ) {}
 
   get id(): string {
-    return this.topic + '\n' + this.subscription + '\n' + this.key;
+    return `${this.topic}\n${this.subscription}\n${this.key}`;
   }
 }
 
@@ -181,14 +181,31 @@ export class Auditor {
       if (breaksExclusivity(window, other, tolerance)) {
         counts.exclusivity++;
         found++;
-        this.report(state, { kind: 'exclusivity', topic: state.topic, subscription: state.subscription, key: state.key, window, other, overlapMs: overlapMs(window, other) });
+        this.report(state, {
+          kind: 'exclusivity',
+          topic: state.topic,
+          subscription: state.subscription,
+          key: state.key,
+          window,
+          other,
+          overlapMs: overlapMs(window, other),
+        });
       }
       const late = reorderedOf(window, other);
       if (late !== undefined && !(state.reordered?.has(late) ?? false)) {
-        (state.reordered ??= new Set()).add(late);
+        state.reordered ??= new Set();
+        state.reordered.add(late);
         counts.reorder++;
         found++;
-        this.report(state, { kind: 'reorder', topic: state.topic, subscription: state.subscription, key: state.key, window: late, other: late === window ? other : window, overlapMs: 0 });
+        this.report(state, {
+          kind: 'reorder',
+          topic: state.topic,
+          subscription: state.subscription,
+          key: state.key,
+          window: late,
+          other: late === window ? other : window,
+          overlapMs: 0,
+        });
       }
     }
     windows.push(window);
@@ -256,7 +273,7 @@ export class Auditor {
 
   /** Keys are audited per topic and subscription: each is its own dispatcher (partitions of a topic share the key's partition). */
   private touch(window: ProcessWindow, now: number): AuditedKey {
-    const id = window.topic + '\n' + window.subscription + '\n' + window.key;
+    const id = `${window.topic}\n${window.subscription}\n${window.key}`;
     let state = this.keys.get(id);
     if (state === undefined) {
       if (this.keys.size >= this.options.maxKeys) {
@@ -312,7 +329,7 @@ export class Auditor {
   }
 }
 
-export function resolveAuditorOptions(options: AuditorOptions): ResolvedAuditorOptions {
+function resolveAuditorOptions(options: AuditorOptions): ResolvedAuditorOptions {
   const resolved: ResolvedAuditorOptions = {
     windowMs: options.windowMs ?? AUDITOR_DEFAULTS.windowMs,
     maxKeys: options.maxKeys ?? AUDITOR_DEFAULTS.maxKeys,

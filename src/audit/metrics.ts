@@ -2,7 +2,7 @@
  * The auditor's Prometheus metrics. Values are read from the Auditor when the
  * registry collects, so auditing a span costs no metric work.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Auditor, AuditViolationKind, OverflowKind } from './auditor.js';
 import { DROP_REASONS } from './window.js';
 
@@ -104,7 +104,7 @@ export function registerAuditMetrics(registry: Registry, auditor: Auditor, optio
       // The label set has no topic: one key of two topics under one subscription name adds up.
       const bySubscriptionKey = new Map<string, { subscription: string; key: string; violations: number }>();
       for (const entry of auditor.topViolatingKeys(topKeys)) {
-        const id = entry.subscription + '\n' + entry.key;
+        const id = `${entry.subscription}\n${entry.key}`;
         const sum = bySubscriptionKey.get(id) ?? { subscription: entry.subscription, key: entry.key, violations: 0 };
         sum.violations += entry.violations;
         bySubscriptionKey.set(id, sum);

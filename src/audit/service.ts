@@ -57,7 +57,10 @@ class HttpError extends Error {
  * A request handler for OTLP/HTTP trace exports that feeds `auditor`; mount it
  * on your own server if you prefer. Answers 404 for any other path.
  */
-export function createOtlpTracesHandler(auditor: Auditor, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (request: IncomingMessage, response: ServerResponse) => void {
+export function createOtlpTracesHandler(
+  auditor: Auditor,
+  maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     handleTraces(auditor, request, maxBodyBytes).then(
       (json) => {
@@ -68,7 +71,7 @@ export function createOtlpTracesHandler(auditor: Auditor, maxBodyBytes = DEFAULT
         const status = error instanceof HttpError ? error.status : error instanceof OtlpDecodeError ? 400 : 500;
         const message = error instanceof Error ? error.message : String(error);
         if (!response.headersSent) response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end(message + '\n');
+        response.end(`${message}\n`);
       },
     );
   };
@@ -91,7 +94,10 @@ async function handleTraces(auditor: Auditor, request: IncomingMessage, maxBodyB
     else if (encoding !== 'identity') throw new HttpError(415, `unsupported content-encoding '${encoding}': use gzip, deflate or none`);
   } catch (error) {
     if (error instanceof HttpError) throw error;
-    throw new HttpError(400, `cannot decompress the ${encoding} body (larger than ${maxBodyBytes} bytes, or corrupt): ${(error as Error).message}`);
+    throw new HttpError(
+      400,
+      `cannot decompress the ${encoding} body (larger than ${maxBodyBytes} bytes, or corrupt): ${(error as Error).message}`,
+    );
   }
   auditTraces(auditor, json ? decodeJsonTraces(body.toString('utf8')) : decodeProtobufTraces(body));
   return json;

@@ -25,14 +25,7 @@ export interface ProcessWindow {
 }
 
 /** Why a span was not audited. */
-export type DropReason =
-  | 'no_key'
-  | 'no_subscription'
-  | 'no_consumer'
-  | 'bad_time'
-  | 'late'
-  | 'duplicate'
-  | 'subscription_cap';
+export type DropReason = 'no_key' | 'no_subscription' | 'no_consumer' | 'bad_time' | 'late' | 'duplicate' | 'subscription_cap';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'no_key',

@@ -58,7 +58,7 @@ export class AdminClient {
    * come first; system topics are left out.
    */
   async activeTopics(): Promise<string[]> {
-    const dump = await this.get('/admin/v2/broker-stats/topics', 'the broker\'s topic list');
+    const dump = await this.get('/admin/v2/broker-stats/topics', "the broker's topic list");
     const withConsumers: string[] = [];
     const withBacklog: string[] = [];
     for (const bundles of Object.values(asRecord(dump))) {
@@ -100,11 +100,17 @@ export class AdminClient {
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new BrokerAdminError('unreachable', `the broker admin API at ${this.base} is unreachable (${detail}): check --admin-url and that the broker runs`);
+      throw new BrokerAdminError(
+        'unreachable',
+        `the broker admin API at ${this.base} is unreachable (${detail}): check --admin-url and that the broker runs`,
+      );
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new BrokerAdminError('unauthorized', `the broker refused ${what} (HTTP ${response.status}): check --token and the role's permissions`);
+      throw new BrokerAdminError(
+        'unauthorized',
+        `the broker refused ${what} (HTTP ${response.status}): check --token and the role's permissions`,
+      );
     }
     if (response.status === 404) {
       await response.body?.cancel();

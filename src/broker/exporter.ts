@@ -40,14 +40,25 @@ export interface BrokerExporterOptions {
 }
 
 type ScrapeErrorReason = AdminErrorReason | 'over_topic_cap' | 'round_timeout';
-const SCRAPE_ERROR_REASONS: readonly ScrapeErrorReason[] = ['unreachable', 'unauthorized', 'not_found', 'http_error', 'bad_response', 'over_topic_cap', 'round_timeout'];
+const SCRAPE_ERROR_REASONS: readonly ScrapeErrorReason[] = [
+  'unreachable',
+  'unauthorized',
+  'not_found',
+  'http_error',
+  'bad_response',
+  'over_topic_cap',
+  'round_timeout',
+];
 const POLL_CONCURRENCY = 4;
 
 export class BrokerExporter {
   readonly registry: Registry;
   /** The subscriptions of the latest poll. */
   snapshot: readonly SubscriptionSample[] = [];
-  readonly scrapeErrors: Record<ScrapeErrorReason, number> = Object.fromEntries(SCRAPE_ERROR_REASONS.map((r) => [r, 0])) as Record<ScrapeErrorReason, number>;
+  readonly scrapeErrors: Record<ScrapeErrorReason, number> = Object.fromEntries(SCRAPE_ERROR_REASONS.map((r) => [r, 0])) as Record<
+    ScrapeErrorReason,
+    number
+  >;
   /** Completed polls. */
   polls = 0;
   /** Whether the latest poll reached the broker for every target. */
@@ -71,11 +82,16 @@ export class BrokerExporter {
 
   constructor(options: BrokerExporterOptions) {
     if (typeof options?.adminUrl !== 'string' || !/^https?:\/\//.test(options.adminUrl)) {
-      throw new KeyscopeConfigError(`Option \`adminUrl\` must be the broker's http(s) web service URL, e.g. http://127.0.0.1:8080 (got ${String(options?.adminUrl)}).`);
+      throw new KeyscopeConfigError(
+        `Option \`adminUrl\` must be the broker's http(s) web service URL, e.g. http://127.0.0.1:8080 (got ${String(options?.adminUrl)}).`,
+      );
     }
     const positive = (name: string, value: number | undefined, fallback: number): number => {
       if (value === undefined) return fallback;
-      if (!Number.isInteger(value) || value <= 0) throw new KeyscopeConfigError(`Option \`${name}\` must be a positive integer (got ${String(value)}); omit it for the default ${fallback}.`);
+      if (!Number.isInteger(value) || value <= 0)
+        throw new KeyscopeConfigError(
+          `Option \`${name}\` must be a positive integer (got ${String(value)}); omit it for the default ${fallback}.`,
+        );
       return value;
     };
     this.intervalMs = positive('intervalMs', options.intervalMs, 10_000);
@@ -159,7 +175,10 @@ export class BrokerExporter {
     const list = [...targets];
     if (list.length > this.maxTopics) {
       this.scrapeErrors.over_topic_cap += list.length - this.maxTopics;
-      this.logOnce('topic cap', `broker-exporter: ${list.length} topics, polling the first ${this.maxTopics} (raise --max-topics or name the topics with --topic)`);
+      this.logOnce(
+        'topic cap',
+        `broker-exporter: ${list.length} topics, polling the first ${this.maxTopics} (raise --max-topics or name the topics with --topic)`,
+      );
       list.length = this.maxTopics;
     }
     const samples: SubscriptionSample[] = [];
@@ -194,7 +213,10 @@ export class BrokerExporter {
   private failed(target: string, error: unknown): void {
     const reason: ScrapeErrorReason = error instanceof BrokerAdminError ? error.reason : 'bad_response';
     this.scrapeErrors[reason]++;
-    this.logOnce(target, `broker-exporter: ${error instanceof Error ? error.message : String(error)}; retrying every ${this.intervalMs / 1000}s`);
+    this.logOnce(
+      target,
+      `broker-exporter: ${error instanceof Error ? error.message : String(error)}; retrying every ${this.intervalMs / 1000}s`,
+    );
   }
 
   private recovered(target: string): void {
@@ -245,32 +267,67 @@ export class BrokerExporter {
         },
       });
     };
-    perSubscription('keyscope_broker_draining_hashes', 'Key_Shared hashes draining: held by a consumer that lost them, new deliveries of them wait for its acks (PIP-379).', (s) => s.drainingHashes);
-    perSubscription('keyscope_broker_draining_hashes_unacked_messages', 'Unacked messages of the draining hashes.', (s) => s.drainingHashesUnackedMessages);
-    perSubscription('keyscope_broker_draining_hashes_blocked_attempts', 'Dispatch attempts blocked by the current draining hashes (sum over consumers).', (s) => s.drainingHashesBlockedAttempts);
-    perSubscription('keyscope_broker_messages_in_replay', 'Messages waiting for redelivery (replay), e.g. behind draining hashes or after a consumer left.', (s) => s.messagesInReplay);
+    perSubscription(
+      'keyscope_broker_draining_hashes',
+      'Key_Shared hashes draining: held by a consumer that lost them, new deliveries of them wait for its acks (PIP-379).',
+      (s) => s.drainingHashes,
+    );
+    perSubscription(
+      'keyscope_broker_draining_hashes_unacked_messages',
+      'Unacked messages of the draining hashes.',
+      (s) => s.drainingHashesUnackedMessages,
+    );
+    perSubscription(
+      'keyscope_broker_draining_hashes_blocked_attempts',
+      'Dispatch attempts blocked by the current draining hashes (sum over consumers).',
+      (s) => s.drainingHashesBlockedAttempts,
+    );
+    perSubscription(
+      'keyscope_broker_messages_in_replay',
+      'Messages waiting for redelivery (replay), e.g. behind draining hashes or after a consumer left.',
+      (s) => s.messagesInReplay,
+    );
     perSubscription('keyscope_broker_backlog_messages', 'Subscription backlog (messages not yet acknowledged).', (s) => s.backlogMessages);
-    perSubscription('keyscope_broker_unacked_messages', 'Messages delivered and not yet acknowledged, over all consumers.', (s) => s.unackedMessages);
+    perSubscription(
+      'keyscope_broker_unacked_messages',
+      'Messages delivered and not yet acknowledged, over all consumers.',
+      (s) => s.unackedMessages,
+    );
     perSubscription('keyscope_broker_consumers', 'Consumers connected (series per consumer are capped).', (s) => s.consumerCount);
     const snapshotOf = (): readonly SubscriptionSample[] => this.snapshot;
     new Counter({
       name: 'keyscope_broker_draining_hashes_cleared_total',
-      help: 'Draining hashes that finished draining (the broker\'s counter; resets when the broker restarts).',
+      help: "Draining hashes that finished draining (the broker's counter; resets when the broker restarts).",
       labelNames: sub,
       registers,
       collect() {
         this.reset();
         for (const s of snapshotOf()) {
-          if (s.drainingHashesClearedTotal !== undefined) this.inc({ topic: s.topic, subscription: s.subscription }, s.drainingHashesClearedTotal);
+          if (s.drainingHashesClearedTotal !== undefined)
+            this.inc({ topic: s.topic, subscription: s.subscription }, s.drainingHashesClearedTotal);
         }
       },
     });
-    perConsumer('keyscope_broker_consumer_unacked_messages', 'Messages delivered to the consumer and not yet acknowledged.', (c) => c.unackedMessages);
-    perConsumer('keyscope_broker_consumer_blocked_on_unacked', '1 while the broker stopped dispatching to the consumer for too many unacked messages.', (c) =>
-      c.blockedOnUnacked === undefined ? undefined : c.blockedOnUnacked ? 1 : 0,
+    perConsumer(
+      'keyscope_broker_consumer_unacked_messages',
+      'Messages delivered to the consumer and not yet acknowledged.',
+      (c) => c.unackedMessages,
     );
-    perConsumer('keyscope_broker_consumer_available_permits', 'Permits (receiver queue room) the consumer has granted the broker.', (c) => c.availablePermits);
-    perConsumer('keyscope_broker_consumer_hash_range_share', 'The consumer\'s share (0..1) of the Key_Shared hash ranges assigned to the subscription\'s consumers.', (c) => c.hashRangeShare);
+    perConsumer(
+      'keyscope_broker_consumer_blocked_on_unacked',
+      '1 while the broker stopped dispatching to the consumer for too many unacked messages.',
+      (c) => (c.blockedOnUnacked === undefined ? undefined : c.blockedOnUnacked ? 1 : 0),
+    );
+    perConsumer(
+      'keyscope_broker_consumer_available_permits',
+      'Permits (receiver queue room) the consumer has granted the broker.',
+      (c) => c.availablePermits,
+    );
+    perConsumer(
+      'keyscope_broker_consumer_hash_range_share',
+      "The consumer's share (0..1) of the Key_Shared hash ranges assigned to the subscription's consumers.",
+      (c) => c.hashRangeShare,
+    );
     perConsumer('keyscope_broker_consumer_draining_hashes', 'Draining hashes held by the consumer.', (c) => c.drainingHashes);
     const errors = this.scrapeErrors;
     new Counter({

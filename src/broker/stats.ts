@@ -41,7 +41,7 @@ export interface ReadLimits {
   maxConsumersPerSubscription: number;
 }
 
-export const KEY_SHARED = 'Key_Shared';
+const KEY_SHARED = 'Key_Shared';
 
 /** Samples of one (non-partitioned, or one partition's) topic stats document. Never throws on odd input. */
 export function readTopicStats(topic: string, stats: unknown, limits: ReadLimits): SubscriptionSample[] {
@@ -129,7 +129,9 @@ export function hashRangeShare(consumer: Record<string, unknown>, total = KEY_SH
 function hashesCovered(consumer: Record<string, unknown>): number | undefined {
   let ranges: Array<[number, number]> | undefined;
   if (Array.isArray(consumer.keyHashRangeArrays)) {
-    ranges = consumer.keyHashRangeArrays.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every((n) => typeof n === 'number'));
+    ranges = consumer.keyHashRangeArrays.filter(
+      (r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every((n) => typeof n === 'number'),
+    );
   } else if (Array.isArray(consumer.keyHashRanges)) {
     ranges = [];
     for (const text of consumer.keyHashRanges) {

@@ -17,7 +17,12 @@ export interface Parsed {
 
 export function parse(argv: string[], options: OptionSpec, allowPositionals: boolean): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+    });
     return { values: values as Parsed['values'], positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -31,7 +36,11 @@ export function stringOption(parsed: Parsed, name: string): string | undefined {
 
 export function listOption(parsed: Parsed, name: string): string[] | undefined {
   const value = parsed.values[name];
-  if (Array.isArray(value)) return value.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  if (Array.isArray(value))
+    return value
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   return undefined;
 }
 
@@ -46,7 +55,10 @@ export function numberOption(parsed: Parsed, name: string, kind: 'port' | 'integ
     value >= 0 &&
     (kind === 'number' || Number.isInteger(value)) &&
     (kind !== 'port' || value <= 65535);
-  if (!ok) throw new UsageError(`--${name} must be ${kind === 'port' ? 'a port number (0-65535)' : kind === 'integer' ? 'a non-negative integer' : 'a non-negative number'} (got '${text}')`);
+  if (!ok)
+    throw new UsageError(
+      `--${name} must be ${kind === 'port' ? 'a port number (0-65535)' : kind === 'integer' ? 'a non-negative integer' : 'a non-negative number'} (got '${text}')`,
+    );
   return value;
 }
 

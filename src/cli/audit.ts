@@ -3,7 +3,7 @@ import { startAuditService } from '../audit/service.js';
 import { AUDITOR_DEFAULTS } from '../audit/auditor.js';
 import { durationOption, numberOption, parse, runUntilSignal, stringOption } from './args.js';
 
-export const AUDIT_HELP = `Usage: keyscope audit [options]
+const AUDIT_HELP = `Usage: keyscope audit [options]
 
 Receives traces over OTLP/HTTP (protobuf or JSON, at /v1/traces), rebuilds
 each key's processing windows from keyscope's process spans across
@@ -61,8 +61,24 @@ export async function auditCommand(argv: string[]): Promise<number> {
     topKeys: numberOption(parsed, 'top-keys', 'integer'),
     onViolation: logViolations
       ? (v) => {
-          const w = (x: typeof v.window) => ({ consumer: x.consumer, seq: x.seq, producer: x.producer, receivedAt: new Date(x.receivedAt).toISOString(), settledAt: new Date(x.settledAt).toISOString(), traceId: x.traceId });
-          process.stdout.write(JSON.stringify({ kind: v.kind, subscription: v.subscription, key: v.key, overlapMs: v.overlapMs, window: w(v.window), other: w(v.other) }) + '\n');
+          const w = (x: typeof v.window) => ({
+            consumer: x.consumer,
+            seq: x.seq,
+            producer: x.producer,
+            receivedAt: new Date(x.receivedAt).toISOString(),
+            settledAt: new Date(x.settledAt).toISOString(),
+            traceId: x.traceId,
+          });
+          process.stdout.write(
+            `${JSON.stringify({
+              kind: v.kind,
+              subscription: v.subscription,
+              key: v.key,
+              overlapMs: v.overlapMs,
+              window: w(v.window),
+              other: w(v.other),
+            })}\n`,
+          );
         }
       : undefined,
   });

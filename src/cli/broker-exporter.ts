@@ -2,7 +2,7 @@
 import { startBrokerExporterService } from '../broker/service.js';
 import { durationOption, listOption, numberOption, parse, runUntilSignal, stringOption } from './args.js';
 
-export const BROKER_EXPORTER_HELP = `Usage: keyscope broker-exporter [options]
+const BROKER_EXPORTER_HELP = `Usage: keyscope broker-exporter [options]
 
 Polls the Pulsar admin REST API (topic stats) and exports, per topic and
 subscription, what the broker knows of Key_Shared and does not export itself:
@@ -59,7 +59,9 @@ export async function brokerExporterCommand(argv: string[]): Promise<number> {
     maxTopics: numberOption(parsed, 'max-topics', 'integer'),
     maxConsumersPerSubscription: numberOption(parsed, 'max-consumers', 'integer'),
   });
-  process.stderr.write(`keyscope broker-exporter: polling ${stringOption(parsed, 'admin-url') ?? 'http://127.0.0.1:8080'}, metrics at ${service.metricsUrl}\n`);
+  process.stderr.write(
+    `keyscope broker-exporter: polling ${stringOption(parsed, 'admin-url') ?? 'http://127.0.0.1:8080'}, metrics at ${service.metricsUrl}\n`,
+  );
   await runUntilSignal(() => service.close());
   return 0;
 }

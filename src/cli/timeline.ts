@@ -4,7 +4,7 @@ import { keyTimeline } from '../timeline/index.js';
 import { renderTimeline } from '../timeline/render.js';
 import { UsageError, durationOption, listOption, numberOption, parse, stringOption } from './args.js';
 
-export const TIMELINE_HELP = `Usage: keyscope timeline <key> [options]
+const TIMELINE_HELP = `Usage: keyscope timeline <key> [options]
 
 Asks Jaeger's query API for the traces of one message key and prints the
 key's deliveries in receive order across consumers: seq, producer, consumer,
@@ -66,7 +66,7 @@ export async function timelineCommand(argv: string[]): Promise<number> {
     limit: numberOption(parsed, 'limit', 'integer'),
     skewToleranceMs: numberOption(parsed, 'skew-tolerance-ms'),
   });
-  process.stdout.write(parsed.values.json === true ? JSON.stringify(timeline, null, 2) + '\n' : renderTimeline(timeline));
+  process.stdout.write(parsed.values.json === true ? `${JSON.stringify(timeline, null, 2)}\n` : renderTimeline(timeline));
   return 0;
 }
 

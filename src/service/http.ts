@@ -24,7 +24,13 @@ export function serveMetrics(registry: Registry, request: IncomingMessage, respo
 export function listen(server: Server, port: number, host: string, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new Error(error.code === 'EADDRINUSE' ? `${what}: port ${port} on ${host} is in use; choose another port` : `${what}: cannot listen on ${host}:${port}: ${error.message}`));
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `${what}: port ${port} on ${host} is in use; choose another port`
+            : `${what}: cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -30,7 +30,8 @@ export interface KeyTimelineOptions {
 
 export async function keyTimeline(options: KeyTimelineOptions): Promise<TimelineJson> {
   const form = options.keyForm ?? 'hashed';
-  const renderedKey = form === 'hashed' ? new KeyRenderer('hashed', options.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET).hash(options.key) : options.key;
+  const renderedKey =
+    form === 'hashed' ? new KeyRenderer('hashed', options.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET).hash(options.key) : options.key;
   const spans = await fetchKeySpans({
     jaegerUrl: options.jaegerUrl,
     renderedKey,

@@ -13,7 +13,7 @@ export class JaegerQueryError extends KeyscopeError {
   }
 }
 
-export interface JaegerTag {
+interface JaegerTag {
   key: string;
   type?: string;
   value: unknown;
@@ -97,7 +97,9 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
     response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
-    throw new JaegerQueryError(`Jaeger's query API is unreachable at ${new URL(url).origin} (${cause?.code ?? (error as Error).message}): check --jaeger-url`);
+    throw new JaegerQueryError(
+      `Jaeger's query API is unreachable at ${new URL(url).origin} (${cause?.code ?? (error as Error).message}): check --jaeger-url`,
+    );
   }
   if (!response.ok) {
     const text = (await response.text().catch(() => '')).slice(0, 300);
@@ -128,7 +130,8 @@ export function toOtlpSpan(span: JaegerSpan): OtlpSpan {
 
 function toKeyValue(tag: JaegerTag): OtlpKeyValue {
   const value = tag.value;
-  if (typeof value === 'number') return { key: tag.key, value: Number.isInteger(value) && tag.type !== 'float64' ? { intValue: value } : { doubleValue: value } };
+  if (typeof value === 'number')
+    return { key: tag.key, value: Number.isInteger(value) && tag.type !== 'float64' ? { intValue: value } : { doubleValue: value } };
   if (typeof value === 'boolean') return { key: tag.key, value: { boolValue: value } };
   return { key: tag.key, value: { stringValue: String(value) } };
 }

@@ -72,10 +72,19 @@ export function renderTimeline(json: TimelineJson): string {
     r.producer ?? '-',
     r.seq === null ? '-' : String(r.seq),
     String(r.redeliveryCount),
-    [r.overlaps.length > 0 ? `OVERLAP ${r.overlaps.map((o) => `#${o}`).join(',')} (${r.overlapMs.toFixed(1)} ms)` : '', r.reorder ? 'REORDER' : ''].filter(Boolean).join(' '),
+    [
+      r.overlaps.length > 0 ? `OVERLAP ${r.overlaps.map((o) => `#${o}`).join(',')} (${r.overlapMs.toFixed(1)} ms)` : '',
+      r.reorder ? 'REORDER' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const format = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const format = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   const consumers = new Set(json.rows.map((r) => r.consumer)).size;
   return [
     `key ${json.key} (${json.renderedKey} on spans): ${json.rows.length} deliveries at ${consumers} consumer(s), ${json.exclusivityOverlaps} overlap(s) across consumers, ${json.reorders} reorder(s)`,

@@ -20,11 +20,16 @@ export interface TimelineRow {
 
 export function buildTimeline(entries: ReadonlyArray<{ window: ProcessWindow; service: string }>, skewToleranceMs: number): TimelineRow[] {
   const sorted = [...entries].sort((a, b) => a.window.receivedAt - b.window.receivedAt || a.window.settledAt - b.window.settledAt);
-  const rows = sorted.map((entry, i) => ({ index: i + 1, window: entry.window, service: entry.service, overlaps: [] as number[], overlapMs: 0, reorder: false }));
-  for (let i = 0; i < rows.length; i++) {
-    const a = rows[i]!;
-    for (let j = i + 1; j < rows.length; j++) {
-      const b = rows[j]!;
+  const rows = sorted.map((entry, i) => ({
+    index: i + 1,
+    window: entry.window,
+    service: entry.service,
+    overlaps: [] as number[],
+    overlapMs: 0,
+    reorder: false,
+  }));
+  for (const [i, a] of rows.entries()) {
+    for (const b of rows.slice(i + 1)) {
       if (a.window.subscription !== b.window.subscription) continue;
       if (breaksExclusivity(a.window, b.window, skewToleranceMs)) {
         const overlap = overlapMs(a.window, b.window);

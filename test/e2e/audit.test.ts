@@ -22,7 +22,17 @@ import { Keyscope } from '../../src/index.js';
 import { WebSocketClient, type WebSocketProducer } from '../../src/websocket/index.js';
 import type { TimelineJson } from '../../src/timeline/index.js';
 import { installGlobalPropagation } from '../support/otel.js';
-import { AUDIT_METRICS_URL, COLLECTOR_HEALTH_URL, ConsumerProcess, JAEGER_URL, OTLP_TRACES_URL, keyscopeCli, pollValue, reachable, sampleValue } from './helpers/audit.js';
+import {
+  AUDIT_METRICS_URL,
+  COLLECTOR_HEALTH_URL,
+  ConsumerProcess,
+  JAEGER_URL,
+  OTLP_TRACES_URL,
+  keyscopeCli,
+  pollValue,
+  reachable,
+  sampleValue,
+} from './helpers/audit.js';
 import { PULSAR_HTTP_URL, requireBroker, sleep, uniqueTopic } from './helpers/broker.js';
 import type { AuditedConsumerConfig } from './helpers/audited-consumer.js';
 
@@ -32,7 +42,9 @@ let keyscope: Keyscope;
 let client: WebSocketClient;
 const children: ConsumerProcess[] = [];
 
-function consumer(overrides: Partial<AuditedConsumerConfig> & Pick<AuditedConsumerConfig, 'topic' | 'subscription' | 'subscriptionType' | 'consumerName'>): ConsumerProcess {
+function consumer(
+  overrides: Partial<AuditedConsumerConfig> & Pick<AuditedConsumerConfig, 'topic' | 'subscription' | 'subscriptionType' | 'consumerName'>,
+): ConsumerProcess {
   const child = new ConsumerProcess({
     pulsarUrl: PULSAR_HTTP_URL,
     otlpTracesUrl: OTLP_TRACES_URL,
@@ -100,7 +112,11 @@ describe('keyscope audit across consumer processes', () => {
     await Promise.all([a.whenReady(), b.whenReady()]);
     const p = await producer(topic);
     await Promise.all(Array.from({ length: total }, (_, i) => p.send({ data: Buffer.from(`m${i}`), partitionKey: key })));
-    await pollValue(async () => a.processed.length + b.processed.length, (n) => n >= total, 60_000);
+    await pollValue(
+      async () => a.processed.length + b.processed.length,
+      (n) => n >= total,
+      60_000,
+    );
     expect(a.processed.length + b.processed.length, 'messages processed by both processes').toBe(total);
     expect(a.processed.length, 'the Shared subscription spread the key over both processes').toBeGreaterThan(0);
     expect(b.processed.length).toBeGreaterThan(0);
@@ -111,7 +127,9 @@ describe('keyscope audit across consumer processes', () => {
 
     const exclusivity = await settled(() => violations(subscription, 'exclusivity'), 45_000);
     const reorder = await violations(subscription, 'reorder');
-    console.log(`Shared run: ${a.processed.length} + ${b.processed.length} messages of one key; auditor: exclusivity ${exclusivity}, reorder ${reorder}`);
+    console.log(
+      `Shared run: ${a.processed.length} + ${b.processed.length} messages of one key; auditor: exclusivity ${exclusivity}, reorder ${reorder}`,
+    );
     expect(exclusivity, 'keyscope_audit_violations_total{kind="exclusivity"}').toBeGreaterThan(0);
     const worst = await sampleValue(AUDIT_METRICS_URL, 'keyscope_audit_violating_key_violations', { subscription });
     expect(worst, 'the hot key among the worst keys').toBeGreaterThanOrEqual(exclusivity ?? 0);
@@ -130,7 +148,7 @@ describe('keyscope audit across consumer processes', () => {
     expect(timeline.rows, 'deliveries in the timeline').toHaveLength(total);
     expect(new Set(timeline.rows.map((r) => r.consumer)).size, 'consumers in the timeline').toBe(2);
     expect(timeline.rows.every((r) => r.settle === 'ack' && r.subscription === subscription)).toBe(true);
-    expect(timeline.exclusivityOverlaps, 'overlaps marked in the timeline = the auditor\'s count').toBe(exclusivity);
+    expect(timeline.exclusivityOverlaps, "overlaps marked in the timeline = the auditor's count").toBe(exclusivity);
     const table = await keyscopeCli(['timeline', key, '--jaeger-url', JAEGER_URL, '--since', '15m', ...services]);
     expect(table.stdout).toMatch(/OVERLAP #\d+/);
     console.log(table.stdout.split('\n').slice(0, 8).join('\n'));
@@ -155,7 +173,11 @@ describe('keyscope audit across consumer processes', () => {
     };
     // First half while both run; the first is killed mid-way, with messages in flight.
     const firstHalf = send(0, total / 2);
-    await pollValue(async () => a.processed.length, (n) => n >= 40, 30_000);
+    await pollValue(
+      async () => a.processed.length,
+      (n) => n >= 40,
+      30_000,
+    );
     await a.kill();
     const killedAfter = a.processed.length;
     await firstHalf;
@@ -164,7 +186,11 @@ describe('keyscope audit across consumer processes', () => {
     await restarted.whenReady();
     await send(total / 2, total);
     const processedIds = (): number => new Set([a, b, restarted].flatMap((c) => c.processed.map((m) => m.id))).size;
-    await pollValue(async () => processedIds(), (n) => n >= total, 90_000);
+    await pollValue(
+      async () => processedIds(),
+      (n) => n >= total,
+      90_000,
+    );
     expect(processedIds(), 'distinct messages processed').toBe(total);
     expect(killedAfter, 'messages the killed consumer processed').toBeGreaterThan(0);
     expect(restarted.processed.length, 'messages the restarted consumer processed').toBeGreaterThan(0);

@@ -4,7 +4,7 @@
  * as Long) and OTLP/JSON (ids as hex, 64-bit integers as strings or numbers).
  * Field names are the protobuf JSON names, which both share.
  */
-export interface LongLike {
+interface LongLike {
   toNumber(): number;
 }
 
@@ -22,7 +22,7 @@ export interface OtlpKeyValue {
   value?: OtlpAnyValue | null;
 }
 
-export interface OtlpEvent {
+interface OtlpEvent {
   timeUnixNano?: OtlpInt64;
   name?: string;
   attributes?: OtlpKeyValue[];
@@ -39,11 +39,11 @@ export interface OtlpSpan {
   events?: OtlpEvent[];
 }
 
-export interface OtlpScopeSpans {
+interface OtlpScopeSpans {
   spans?: OtlpSpan[];
 }
 
-export interface OtlpResourceSpans {
+interface OtlpResourceSpans {
   resource?: { attributes?: OtlpKeyValue[] } | null;
   scopeSpans?: OtlpScopeSpans[];
 }

@@ -49,7 +49,10 @@ export class ConsumerProcess {
   }
 
   whenReady(timeoutMs = 60_000): Promise<void> {
-    return Promise.race([this.ready, sleep(timeoutMs).then(() => Promise.reject(new Error(`consumer ${this.config.consumerName} not ready after ${timeoutMs} ms`)))]);
+    return Promise.race([
+      this.ready,
+      sleep(timeoutMs).then(() => Promise.reject(new Error(`consumer ${this.config.consumerName} not ready after ${timeoutMs} ms`))),
+    ]);
   }
 
   /** Flushes its spans and exits; resolves with its in-process `concurrent` count. */
@@ -82,7 +85,8 @@ export async function scrape(url: string, name: string): Promise<Sample[]> {
     if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue;
     const labels: Record<string, string> = {};
     const braces = /^[^{]*\{(.*)\}\s/.exec(line)?.[1] ?? '';
-    for (const match of braces.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[match[1] as string] = (match[2] as string).replace(/\\(.)/g, '$1');
+    for (const match of braces.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[match[1] as string] = (match[2] as string).replace(/\\(.)/g, '$1');
     samples.push({ labels, value: Number(line.slice(line.lastIndexOf(' ') + 1)) });
   }
   return samples;
@@ -108,9 +112,14 @@ export async function pollValue<T>(read: () => Promise<T>, done: (value: T) => b
 /** Runs the keyscope CLI from this checkout, as `keyscope ARGS...`. */
 export function keyscopeCli(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -29,10 +29,7 @@ export interface AuditedConsumerConfig {
   receiverQueueSize: number;
 }
 
-export type ChildMessage =
-  | { type: 'ready' }
-  | { type: 'processed'; id: string; key: string }
-  | { type: 'closed'; concurrent: number };
+export type ChildMessage = { type: 'ready' } | { type: 'processed'; id: string; key: string } | { type: 'closed'; concurrent: number };
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AuditedConsumerConfig;
 const send = (message: ChildMessage): void => {

@@ -100,7 +100,7 @@ describe('reorder across consumers', () => {
     }
   });
 
-  it('leaves redeliveries, other producers and one consumer\'s own order out', () => {
+  it("leaves redeliveries, other producers and one consumer's own order out", () => {
     const { auditor: a, t0 } = auditor();
     a.ingest(window({ consumer: 'A', seq: 5, receivedAt: t0, settledAt: t0 + 1 }));
     a.ingest(window({ consumer: 'B', seq: 4, redeliveryCount: 1, receivedAt: t0 + 10, settledAt: t0 + 11 }));

@@ -32,13 +32,28 @@ describe('BrokerExporter', () => {
   it('publishes the polled state with the token, then drops a topic that is gone and counts why', async () => {
     let gone = false;
     const path = '/admin/v2/persistent/public/default/t';
-    const stats = { subscriptions: { ks: { type: 'Key_Shared', msgBacklog: 3, drainingHashesCount: 2, drainingHashesClearedTotal: 4, consumers: [{ consumerName: 'a', unackedMessages: 1 }] } } };
+    const stats = {
+      subscriptions: {
+        ks: {
+          type: 'Key_Shared',
+          msgBacklog: 3,
+          drainingHashesCount: 2,
+          drainingHashesClearedTotal: 4,
+          consumers: [{ consumerName: 'a', unackedMessages: 1 }],
+        },
+      },
+    };
     const admin = await adminStandIn({
       [`${path}/partitions`]: () => (gone ? [404, {}] : [200, { partitions: 0 }]),
       [`${path}/stats`]: () => [200, stats],
     });
     const logs: string[] = [];
-    const exporter = new BrokerExporter({ adminUrl: admin.url, token: 'secret', topics: ['persistent://public/default/t'], log: (l) => logs.push(l) });
+    const exporter = new BrokerExporter({
+      adminUrl: admin.url,
+      token: 'secret',
+      topics: ['persistent://public/default/t'],
+      log: (l) => logs.push(l),
+    });
     await exporter.poll();
     const labels = { topic: 'persistent://public/default/t', subscription: 'ks' };
     expect(await sample(exporter, 'keyscope_broker_draining_hashes', labels)).toBe(2);
@@ -90,7 +105,10 @@ describe('BrokerExporter', () => {
     const exporter = new BrokerExporter({ adminUrl: admin.url, log: () => {} });
     await exporter.poll();
     const asked = admin.seen.map((line) => line.split(' ')[0]).filter((url) => url?.endsWith('/partitions'));
-    expect(asked.sort()).toEqual(['/admin/v2/persistent/public/default/behind/partitions', '/admin/v2/persistent/public/default/busy/partitions']);
+    expect(asked.sort()).toEqual([
+      '/admin/v2/persistent/public/default/behind/partitions',
+      '/admin/v2/persistent/public/default/busy/partitions',
+    ]);
     await exporter.close();
   });
 

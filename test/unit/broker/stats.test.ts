@@ -59,23 +59,39 @@ describe('topic stats', () => {
       ['new-b', 0, false, 0.25, 100],
     ]);
     // Not Key_Shared: backlog and consumers, no Key_Shared fields.
-    expect(plain).toMatchObject({ type: 'Shared', backlogMessages: 7, drainingHashes: undefined, drainingHashesBlockedAttempts: undefined });
+    expect(plain).toMatchObject({
+      type: 'Shared',
+      backlogMessages: 7,
+      drainingHashes: undefined,
+      drainingHashesBlockedAttempts: undefined,
+    });
     expect(plain?.consumers[0]?.hashRangeShare).toBeUndefined();
   });
 
   it('caps subscriptions and consumers, and survives odd documents', () => {
-    const many = { subscriptions: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`s${i}`, { type: 'Key_Shared', consumers: Array.from({ length: 9 }, (_, c) => ({ consumerName: `c${c}`, unackedMessages: c })) }])) };
+    const many = {
+      subscriptions: Object.fromEntries(
+        Array.from({ length: 5 }, (_, i) => [
+          `s${i}`,
+          { type: 'Key_Shared', consumers: Array.from({ length: 9 }, (_, c) => ({ consumerName: `c${c}`, unackedMessages: c })) },
+        ]),
+      ),
+    };
     const samples = readTopicStats('t', many, { maxSubscriptionsPerTopic: 2, maxConsumersPerSubscription: 3 });
     expect(samples).toHaveLength(2);
     expect(samples[0]?.consumers.map((c) => c.consumer)).toEqual(['c8', 'c7', 'c6']);
     expect(samples[0]?.consumerCount).toBe(9);
     // A broker before 4.0: no draining fields, so none are reported rather than zeros.
     expect(samples[0]?.drainingHashes).toBeUndefined();
-    for (const odd of [null, 'x', [], { subscriptions: null }, { subscriptions: { s: 'x' } }]) expect(readTopicStats('t', odd, limits)).toEqual([]);
+    for (const odd of [null, 'x', [], { subscriptions: null }, { subscriptions: { s: 'x' } }])
+      expect(readTopicStats('t', odd, limits)).toEqual([]);
   });
 
   it('reads every partition of partitioned-stats?perPartition=true under its own name', () => {
-    const samples = readPartitionedStats({ partitions: { 't-partition-0': keySharedStats, 't-partition-1': { subscriptions: {} } } }, limits);
+    const samples = readPartitionedStats(
+      { partitions: { 't-partition-0': keySharedStats, 't-partition-1': { subscriptions: {} } } },
+      limits,
+    );
     expect(samples.map((s) => `${s.topic}/${s.subscription}`)).toEqual(['t-partition-0/ks', 't-partition-0/plain']);
   });
 

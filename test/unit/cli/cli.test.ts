@@ -14,7 +14,7 @@ function keyscope(args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 describe('keyscope CLI', () => {
-  it('prints each command\'s usage with --help', async () => {
+  it("prints each command's usage with --help", async () => {
     for (const command of ['audit', 'timeline', 'broker-exporter']) {
       const { code, stdout } = await keyscope([command, '--help']);
       expect(code).toBe(0);
