@@ -7,15 +7,18 @@ import type { PropertyMap } from '../pulsar/types.js';
 import { PropertyGetter } from './carrier.js';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY } from './stamps.js';
 
-export type ContextErrorReason =
-  | 'invalid_properties'
-  | 'non_string_property'
-  | 'oversized_property'
-  | 'malformed_trace_context'
-  | 'invalid_seq'
-  | 'invalid_producer'
-  | 'reserved_property_present'
-  | 'unreadable_message';
+/** Why a message's stamps or trace context were not used: the `reason` label of keyscope_context_errors_total. */
+export const CONTEXT_ERROR_REASONS = [
+  'invalid_properties',
+  'non_string_property',
+  'oversized_property',
+  'malformed_trace_context',
+  'invalid_seq',
+  'invalid_producer',
+  'reserved_property_present',
+  'unreadable_message',
+] as const;
+export type ContextErrorReason = (typeof CONTEXT_ERROR_REASONS)[number];
 
 const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Longest producer name of an unstamped message that ordering checks keep (names are per-key state). */

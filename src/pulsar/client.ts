@@ -78,11 +78,10 @@ export function instrumentedSubscribe(
       logInternal(error);
       return original.call(this, config);
     }
-    const client = this;
     return original.call(this, effective).then((consumer) => {
       try {
         const wrapped = instrumentation.wrap(consumer);
-        if (client !== null && typeof client === 'object') instrumentation.belongsTo(pipeline.consumersOfClient(client));
+        if (this !== null && typeof this === 'object') instrumentation.belongsTo(pipeline.consumersOfClient(this));
         return wrapped;
       } catch (error) {
         logInternal(error);

@@ -142,7 +142,9 @@ export class ConsumerInstrumentation {
   }
 
   /** Wraps a listener so that each call is a delivery with a processing window. */
-  wrapListener(listener: (message: MessageLike, consumer: ConsumerLike) => unknown): (message: MessageLike, consumer: ConsumerLike) => unknown {
+  wrapListener(
+    listener: (message: MessageLike, consumer: ConsumerLike) => unknown,
+  ): (message: MessageLike, consumer: ConsumerLike) => unknown {
     return (message, consumer) => {
       const wrappedConsumer = this.wrap(consumer);
       const delivery = this.deliverSafely(message);
@@ -244,7 +246,8 @@ export class ConsumerInstrumentation {
       }
       if (delivery.violation !== undefined) span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, delivery.violation);
     }
-    if (pipeline.consumerHook !== undefined) runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
+    if (pipeline.consumerHook !== undefined)
+      runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
     return delivery;
   }
 

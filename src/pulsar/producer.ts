@@ -30,7 +30,7 @@ class ProducerInstrumentation {
   private replacedUserProperty = false;
   private readonly setter: TextMapSetter<PropertyMap> = {
     set: (carrier, key, value) => {
-      if (hasOwn(carrier, key)) this.replacedUserProperty = true;
+      if (Object.hasOwn(carrier, key)) this.replacedUserProperty = true;
       carrier[key] = value;
     },
   };
@@ -97,7 +97,7 @@ class ProducerInstrumentation {
     }
     const properties = original === undefined ? {} : copyProperties(original);
     // Usually a consumed message forwarded with its properties: the new hop's stamps replace the old ones.
-    this.replacedUserProperty = hasOwn(properties, PRODUCER_PROPERTY) || hasOwn(properties, SEQ_PROPERTY);
+    this.replacedUserProperty = Object.hasOwn(properties, PRODUCER_PROPERTY) || Object.hasOwn(properties, SEQ_PROPERTY);
     properties[PRODUCER_PROPERTY] = this.stamp.producerId;
     properties[SEQ_PROPERTY] = String(this.stamp.nextSeq());
     outgoing.properties = properties;
@@ -143,10 +143,6 @@ class ProducerInstrumentation {
       logInternal(internal);
     }
   }
-}
-
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, producer: P, options: InstrumentProducerOptions = {}): P {

@@ -12,7 +12,7 @@ import { SCHEMA_URL } from '../../src/semconv.js';
 import { formatMessageId, partitionOfMessageId } from '../../src/telemetry/message-id.js';
 import { parseServiceUrl } from '../../src/telemetry/server-address.js';
 import { WebSocketMessageId } from '../../src/websocket/index.js';
-import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, orderingViolations, settle, type Harness } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 

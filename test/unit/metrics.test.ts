@@ -1,7 +1,7 @@
 import { Registry, type RegistryContentType } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, histogramCount, metricValue, settle, type Harness } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 

@@ -8,6 +8,9 @@
  * them by subscription type (Exclusive/Failover: the first, Shared: round
  * robin, KeyShared: by a hash of the key). Everything is synchronous or
  * microtask-based, so tests run fast and deterministically.
+ *
+ * Shared by the unit tests and the in-process benchmark (`npm run bench`),
+ * which measure the wrappers against the same transport.
  */
 
 type Properties = { [key: string]: string };
