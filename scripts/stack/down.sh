@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run stack:down — stops what stack:up started (Prometheus, the collector,
-# Jaeger, then Pulsar). Data and logs stay in $KEYSCOPE_RUN_DIR.
+# Jaeger, Redis, then Pulsar). Data and logs stay in $KEYSCOPE_RUN_DIR.
 # Option: --without-pulsar  leave the broker running.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -14,6 +14,7 @@ with_pulsar=true
 stop_service prometheus
 stop_service otelcol
 stop_service jaeger
+bash "$KEYSCOPE_ROOT/scripts/redis/stop.sh"
 if $with_pulsar; then
   if [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/stop.sh" ]]; then
     bash "$KEYSCOPE_ROOT/scripts/pulsar/stop.sh"

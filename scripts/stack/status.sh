@@ -24,6 +24,8 @@ report() {
 report jaeger jaeger_ready "http://127.0.0.1:$JAEGER_UI_PORT"
 report otelcol collector_ready "otlp grpc :$OTELCOL_OTLP_GRPC_PORT http :$OTELCOL_OTLP_HTTP_PORT, metrics http://127.0.0.1:$OTELCOL_PROMETHEUS_PORT/metrics"
 report prometheus prometheus_ready "http://127.0.0.1:$PROMETHEUS_PORT"
+redis_status="$(bash "$KEYSCOPE_ROOT/scripts/redis/status.sh" 2>&1)" || all_up=1
+printf '%-11s %-32s %s\n' redis "${redis_status#redis: }" "redis://127.0.0.1:$REDIS_PORT"
 if [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" ]]; then
   pulsar_status="$(bash "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" 2>&1)" || all_up=1
   pulsar_line="$(head -n 1 <<<"$pulsar_status")"

@@ -3,7 +3,8 @@
 #   Jaeger v2 (query/UI :16686, OTLP :14317/:14318), the OpenTelemetry
 #   Collector (OTLP :4317/:4318, Prometheus exporter :8889, own metrics :8888,
 #   health :13133), Prometheus (:9090) and the Pulsar standalone broker
-#   (web/admin/metrics :8080, binary :6650), each with the repo's config file.
+#   (web/admin/metrics :8080, binary :6650), each with the repo's config file,
+#   and Redis (:6379, the reference orchestrator's store).
 # Missing prerequisites are installed or built first (Prometheus from Debian's
 # package, the collector and Jaeger from the Go module proxy into
 # $KEYSCOPE_CACHE). Running it again leaves running services alone.
@@ -116,6 +117,9 @@ ensure_service prometheus "$PROMETHEUS_PORT" PROMETHEUS_PORT prometheus_ready \
     --enable-feature=exemplar-storage
 log "observability services ready after $(( SECONDS - step_started ))s"
 
+# Redis: the reference orchestrator's state store and lock.
+bash "$KEYSCOPE_ROOT/scripts/redis/start.sh"
+
 if $with_pulsar; then
   step_started=$SECONDS
   [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/start.sh" ]] ||
@@ -130,6 +134,7 @@ cat <<INFO
   Prometheus       http://127.0.0.1:$PROMETHEUS_PORT
   OTLP (collector) grpc 127.0.0.1:$OTELCOL_OTLP_GRPC_PORT, http://127.0.0.1:$OTELCOL_OTLP_HTTP_PORT
   Span metrics     http://127.0.0.1:$OTELCOL_PROMETHEUS_PORT/metrics
+  Redis            redis://127.0.0.1:$REDIS_PORT
   Your app         Prometheus scrapes ${KEYSCOPE_APP_TARGETS//,/, } (/metrics)
   Logs             $KEYSCOPE_LOG_DIR
   Stop             npm run stack:down
