@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, parseEvent } from '../../example-orchestrator/domain/events.js';
-import { DEFAULT_LOAD, LoadOptionsError, planLoad, summarizeLoad, type LoadOptions, type PlannedEvent } from '../../example-orchestrator/loadgen/plan.js';
-import { Popularity } from '../../example-orchestrator/loadgen/popularity.js';
-import { SeededRandom } from '../../example-orchestrator/loadgen/random.js';
+import { encodeEvent, parseEvent } from '../domain/events.js';
+import { DEFAULT_LOAD, LoadOptionsError, planLoad, summarizeLoad, type LoadOptions, type PlannedEvent } from './plan.js';
+import { Popularity } from './popularity.js';
+import { SeededRandom } from './random.js';
 
 const small: LoadOptions = { ...DEFAULT_LOAD, subscribers: 2_000, ratePerSecond: 400, durationMs: 20_000, seed: 7 };
 

@@ -1,7 +1,7 @@
 /** A plausible comparison report for rendering tests (no run behind it). */
-import { checkTargets, type ComparisonReport, type ModeResult } from '../../example-orchestrator/compare/report.js';
-import { VIOLATION_KINDS, type ViolationKind } from '../../example-orchestrator/oracle/report.js';
-import type { Mode } from '../../example-orchestrator/modes/modes.js';
+import { checkTargets, type ComparisonReport, type ModeResult } from './report.js';
+import { VIOLATION_KINDS, type ViolationKind } from '../oracle/report.js';
+import type { Mode } from '../modes/modes.js';
 
 function zeroViolations(): Record<ViolationKind, number> {
   return Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<ViolationKind, number>;

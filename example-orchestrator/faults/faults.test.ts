@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planFaults, runFaults, type FaultTarget } from '../../example-orchestrator/faults/runner.js';
-import { FAULT_PRESETS, FaultScheduleError, formatFaultSchedule, parseFaultSchedule } from '../../example-orchestrator/faults/schedule.js';
-import { FaultSwitches, PoisonEventError, writeFaultSwitchFile } from '../../example-orchestrator/faults/switches.js';
-import { DEFAULT_LOAD, planLoad, summarizeLoad, type LoadOptions } from '../../example-orchestrator/loadgen/plan.js';
+import { planFaults, runFaults, type FaultTarget } from './runner.js';
+import { FAULT_PRESETS, FaultScheduleError, formatFaultSchedule, parseFaultSchedule } from './schedule.js';
+import { FaultSwitches, PoisonEventError, writeFaultSwitchFile } from './switches.js';
+import { DEFAULT_LOAD, planLoad, summarizeLoad, type LoadOptions } from '../loadgen/plan.js';
 
 const load: LoadOptions = { ...DEFAULT_LOAD, subscribers: 500, ratePerSecond: 200, durationMs: 10_000, seed: 3 };
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { renderReportHtml } from '../../example-orchestrator/compare/html.js';
-import { checkTargets } from '../../example-orchestrator/compare/report.js';
-import { quantile, SecondBuckets } from '../../example-orchestrator/compare/stats.js';
-import { formatTable, formatTargets } from '../../example-orchestrator/compare/table.js';
-import { comparisonFixture } from '../support/comparison-fixture.js';
+import { renderReportHtml } from './html.js';
+import { checkTargets } from './report.js';
+import { quantile, SecondBuckets } from './stats.js';
+import { formatTable, formatTargets } from './table.js';
+import { comparisonFixture } from './report-fixture.js';
 
 describe('comparison report', () => {
   it('renders one self-contained page: Chart.js inlined, no script or stylesheet from the network, data embedded safely', () => {
