@@ -9,9 +9,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Keyscope } from 'pulsar-keyscope';
 import { FAULT_PRESETS, formatFaultSchedule, parseFaultSchedule } from '../faults/schedule.js';
 import { DEFAULT_LOAD, summarizeLoad, validateLoadOptions, type LoadOptions } from '../loadgen/plan.js';
 import { MODES, parseMode, type Mode } from '../modes/modes.js';
+import { startTelemetry } from '../telemetry/telemetry.js';
 import { renderReportHtml } from './html.js';
 import { checkTargets, type ComparisonReport, type ModeResult } from './report.js';
 import { runModeLeg } from './run-mode.js';
@@ -100,7 +102,12 @@ export async function compare(options: CompareOptions, log: (line: string) => vo
       `(seed ${options.load.seed}); hottest ${summary.hotKeys.map((key) => `${key.subscriberId} (${key.events})`).join(', ')}`,
   );
   log(`faults: ${faults.length === 0 ? 'none' : formatFaultSchedule(faults)}`);
+  // The load generator is instrumented like the orchestrator's processes: its
+  // send spans start the traces, and its stamps let consumers tell a reorder.
+  const telemetry = await startTelemetry({ serviceName: 'loadgen', instanceId: `compare-${process.pid}`, otlpEndpoint: target.otlpEndpoint, metricsHost: '127.0.0.1', metricsPort: 0 });
+  const keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
   const results: ModeResult[] = [];
+  try {
   for (const mode of options.modes) {
     const result = await runModeLeg({
       mode,
@@ -113,12 +120,17 @@ export async function compare(options: CompareOptions, log: (line: string) => vo
       redisUrl: target.redisUrl,
       otlpEndpoint: target.otlpEndpoint,
       jaegerUrl: target.jaegerUrl,
+      instrument: (client) => keyscope.instrumentClient(client),
       startAllowanceMs: 8_000,
       drainTimeoutMs: Math.max(120_000, options.load.durationMs * 3),
       log,
     });
     results.push(result);
     log(`${mode}: ${result.throughput} events/s, p99 ${result.p99Ms} ms, ${result.oracleTotal} oracle violations`);
+  }
+  } finally {
+    keyscope.close();
+    await telemetry.shutdown();
   }
   const report: ComparisonReport = {
     generatedAt: new Date().toISOString(),

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { WebSocketClient } from 'pulsar-keyscope';
+import { WebSocketClient, type ClientLike } from 'pulsar-keyscope';
 import { planFaults, runFaults, type FaultRecord, type FaultTarget } from '../faults/runner.js';
 import type { FaultSpec } from '../faults/schedule.js';
 import { FAULT_FILE_ENV, writeFaultSwitchFile } from '../faults/switches.js';
@@ -40,6 +40,8 @@ export interface ModeRunOptions {
   redisUrl: string;
   otlpEndpoint: string;
   jaegerUrl: string;
+  /** Wraps the load generator's client (keyscope stamps each event, so consumers can tell a reorder). */
+  instrument: <T extends ClientLike>(client: T) => T;
   /** Time the processes get to start before the load begins, ms. */
   startAllowanceMs: number;
   /** How long to wait for the backlog to drain after the load, ms. */
@@ -71,7 +73,8 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     env: { [FAULT_FILE_ENV]: switchFile, [DETECTIONS_FILE_ENV]: join(runDir, DETECTIONS_FILE) },
   });
   const sampler = new ProcessSampler(() => handle.processes());
-  const client = new WebSocketClient({ serviceUrl: options.pulsarUrl });
+  const raw = new WebSocketClient({ serviceUrl: options.pulsarUrl });
+  const client = options.instrument(raw);
   let faults: FaultRecord[] = [];
   let drained = true;
   try {
@@ -119,7 +122,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     }
     await sampler.stop();
   } finally {
-    await client.close().catch(() => undefined);
+    await raw.close().catch(() => undefined);
     await handle.stop();
   }
   await handle.collect();
