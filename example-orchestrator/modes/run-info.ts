@@ -52,6 +52,8 @@ export interface RunTopics {
   outbound: string;
   /** Events the orchestrator gave up on. */
   deadLetter: string;
+  /** Send commands the gateway gave up on. */
+  outboundDeadLetter: string;
 }
 
 export interface ProcessPorts {
