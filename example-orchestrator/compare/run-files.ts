@@ -1,22 +1,8 @@
 /** Reads what a mode's run left in its folder (JSON-lines files). */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILES, type DeliveryRecord, type EventLogRecord, type StateWriteRecord } from '../domain/records.js';
+import { readJsonl } from '../oracle/load.js';
 import type { DetectionRecord } from './detections.js';
-
-export function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  const records: T[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      records.push(JSON.parse(line) as T);
-    } catch {
-      // A process killed mid-line leaves a partial last line; the rest stands.
-    }
-  }
-  return records;
-}
 
 export const DETECTIONS_FILE = 'detections.jsonl';
 export const FAULT_SWITCH_FILE = 'faults.json';

@@ -19,6 +19,7 @@ import type { Mode } from '../modes/modes.js';
 import { startMode } from '../modes/start-mode.js';
 import { loadRun } from '../oracle/load.js';
 import { runOracle } from '../oracle/oracle.js';
+import { VIOLATION_KINDS } from '../oracle/report.js';
 import { DETECTIONS_FILE_ENV } from './detections.js';
 import { measureMode } from './measure.js';
 import type { ModeResult } from './report.js';
@@ -58,6 +59,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   const switchFile = join(runDir, FAULT_SWITCH_FILE);
   writeFaultSwitchFile(switchFile, plan.switches);
 
+  const childEnv = { [FAULT_FILE_ENV]: switchFile, [DETECTIONS_FILE_ENV]: join(runDir, DETECTIONS_FILE) };
+  // TEMPORARY until startMode takes env: children inherit this process's environment.
+  Object.assign(process.env, childEnv);
   options.log(`${mode}: starting ${options.consumers} orchestrator processes, gateway, provider and timer relay (run ${runId})`);
   const handle = await startMode({
     mode,
@@ -70,7 +74,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     speed: load.timeScale,
     simOrigin: load.simulatedStartMs,
     wallOrigin: Date.now() + options.startAllowanceMs,
-    env: { [FAULT_FILE_ENV]: switchFile, [DETECTIONS_FILE_ENV]: join(runDir, DETECTIONS_FILE) },
+    env: childEnv,
   });
   const sampler = new ProcessSampler(() => handle.processes());
   const raw = new WebSocketClient({ serviceUrl: options.pulsarUrl });
@@ -128,7 +132,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   await handle.collect();
   for (const record of faults) if (record.error !== undefined) options.log(`${mode}: fault ${record.kind} failed: ${record.error}`);
 
-  const oracle = runOracle(loadRun(runDir));
+  // Every example kept: the subscribers behind each kind score keyscope's detections key by key.
+  const oracle = runOracle({ ...loadRun(runDir), maxExamples: Number.POSITIVE_INFINITY });
+  const oracleSubscribers = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, [...new Set(oracle.examples[kind].map((example) => example.subscriberId))]]));
   const result = measureMode({
     mode,
     runId,
@@ -138,7 +144,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     files: readRunFiles(runDir),
     sampler,
     oracle,
-    oracleSubscribers: oracle.subscribersByKind,
+    oracleSubscribers,
     faults,
   });
   const notes = drained ? [] : [`the backlog did not drain within ${options.drainTimeoutMs / 1000} s after the load`];

@@ -32,7 +32,7 @@ export const DEFAULT_LOAD: LoadOptions = {
   timeScale: 21_600,
   // A fixed start keeps event times, and so quiet-hour decisions, identical
   // from run to run.
-  simulatedStartMs: Date.UTC(2026, 0, 5, 12),
+  simulatedStartMs: Date.UTC(2026, 0, 5, 14),
 };
 
 /** One event of the load, in publish order. */
