@@ -4,6 +4,10 @@ import { defineConfig } from 'vitest/config';
 // broker (and, for some files, the native observability stack) started by
 // scripts/test.sh through the same npm scripts users run.
 export default defineConfig({
+  // Workspace members import the library by its package name; in this
+  // repository that resolves to the TypeScript sources.
+  resolve: { conditions: ['keyscope-source'] },
+  ssr: { resolve: { conditions: ['keyscope-source'] } },
   test: {
     projects: [
       {

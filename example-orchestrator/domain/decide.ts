@@ -99,6 +99,11 @@ export function fireAllTimers(state: SubscriberState, policy: JourneyPolicy, sta
   return { changed: true, state: work.state, sends: work.sends, timers: [], firedTimers: work.fired, outcomes: work.outcomes, trigger: 'end' };
 }
 
+/** Timers of an abandoned-cart journey: its reminders and their quiet-hours retries. */
+function isCartTimer(timer: PendingTimer): boolean {
+  return timer.journey.startsWith('abandoned_cart#');
+}
+
 /** One input being applied: accumulates sends, timers and outcomes on a private copy of the state. */
 class Work {
   readonly sends: Decision[] = [];
@@ -146,7 +151,8 @@ class Work {
         state.lastViewedAt = at;
         return;
       case 'cart_updated':
-        this.cancelTimers((timer) => timer.kind === 'cart_reminder');
+        // The reminders count from the latest update: start them over (a reminder already sent stays sent).
+        this.cancelTimers(isCartTimer);
         if (event.items === 0) {
           delete state.cart;
           return;
@@ -166,7 +172,7 @@ class Work {
         state.orders += 1;
         state.lastOrderAt = at;
         delete state.cart;
-        this.cancelTimers((timer) => timer.kind === 'cart_reminder', true);
+        this.cancelTimers(isCartTimer, true);
         const journey = `post_purchase#${state.orders}`;
         this.trySend(journey, 'thank_you', 'email', at, undefined);
         this.schedule('review_request', at + this.policy.reviewRequestAfterMs, journey, 'review_request', 'email');
@@ -198,6 +204,10 @@ class Work {
         this.trySend(timer.journey, timer.step, timer.channel, timer.dueTime, timer.dueTime);
         return;
       case 'quiet_hours_retry':
+        if (isCartTimer(timer) && (state.cart === undefined || timer.journey !== `abandoned_cart#${state.cart.instance}`)) {
+          this.outcome('cancelled', timer.journey, timer.step, timer.channel);
+          return;
+        }
         this.trySend(timer.journey, timer.step, timer.channel, timer.dueTime, timer.dueTime, timer.firstDueTime);
         return;
     }

@@ -25,9 +25,17 @@ export interface StartModeOptions {
   runDir?: string;
   /** Simulated ms per wall ms. Default 21600 (one simulated day in 4 wall seconds). */
   speed?: number;
-  /** Simulated time at the start. Default 2026-01-05T12:00:00Z. */
+  /** Simulated time at the start. Default 2026-01-05T14:00:00Z. */
   simOrigin?: number;
   timerGraceMs?: number;
+  /**
+   * Wall clock of the simulated clock's origin. Default: now. A load planned
+   * ahead (the comparison) passes a moment a little in the future and starts
+   * publishing then, so that event times and timers agree.
+   */
+  wallOrigin?: number;
+  /** Extra environment for every process of the run (e.g. ORCH_FAULT_FILE). */
+  env?: Record<string, string>;
   policy?: Partial<JourneyPolicy>;
   executor?: Partial<ExecutorSettings>;
   lock?: Partial<LockSettings>;

@@ -25,7 +25,7 @@ import type { StateStore } from '../store/store.js';
 import type { OrchestratorMetrics } from '../telemetry/metrics.js';
 import type { ProcessStats } from './handle.js';
 import type { ModeTraits } from './modes.js';
-import { isReceiveTimeout } from './pulsar.js';
+import { isReceiveTimeout } from './receive.js';
 import type { RunInfo } from './run-info.js';
 
 export interface LockLike {
@@ -258,6 +258,8 @@ export class Orchestrator {
     this.deps.metrics.executorHandle.observe({ mode: this.deps.run.mode, role: 'orchestrator' }, info.totalMs / 1000);
     await this.deps.consumer.acknowledge(item.message);
     this.acked += 1;
+    // Subscriber events settled (timer_fired and malformed messages apart): progress against the event log.
+    if (item.ok && item.input.kind === 'event') this.count('subscriber_events');
   }
 
   private async deadLetterFailed(item: Item, error: unknown, info: SettledInfo): Promise<void> {

@@ -27,8 +27,3 @@ export function openPulsar(options: { serviceUrl: string; registry: Registry<Reg
     },
   };
 }
-
-/** True for the error a receive(timeout) rejects with when nothing arrived. */
-export function isReceiveTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'ReceiveTimeoutError' || /timed? ?out/i.test(error.message));
-}

@@ -40,8 +40,8 @@ const ENTRY_POINTS: Record<ProcessRole, string> = {
 
 const MODE_SHORT = { key_shared: 'ks', shared: 'sh', failover: 'fo', shared_redis_lock: 'lk' } as const;
 
-/** Monday 2026-01-05, noon UTC: morning on the US east coast, so the first sends are not in quiet hours. */
-export const DEFAULT_SIM_ORIGIN = Date.UTC(2026, 0, 5, 12, 0, 0);
+/** Monday 2026-01-05, 14:00 UTC: 9 am in New York, 6 am (quiet hours) in Los Angeles. */
+export const DEFAULT_SIM_ORIGIN = Date.UTC(2026, 0, 5, 14, 0, 0);
 export const DEFAULT_SPEED = 21_600;
 
 export function resolveRun(options: StartModeOptions): RunInfo {
@@ -70,7 +70,7 @@ export function resolveRun(options: StartModeOptions): RunInfo {
     },
     subscriptions: { orchestrator: 'orchestrator', timers: 'timer-relay', gateway: 'gateway' },
     partitions: traits.partitioned ? (options.partitions ?? Math.max(consumers, 3)) : 0,
-    clock: { wallOrigin: Date.now(), simOrigin: options.simOrigin ?? DEFAULT_SIM_ORIGIN, speed: options.speed ?? DEFAULT_SPEED },
+    clock: { wallOrigin: options.wallOrigin ?? Date.now(), simOrigin: options.simOrigin ?? DEFAULT_SIM_ORIGIN, speed: options.speed ?? DEFAULT_SPEED },
     timerGraceMs: options.timerGraceMs ?? 500,
     policy: resolvePolicy(options.policy),
     executor: {
@@ -126,6 +126,7 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
       cwd: ORCHESTRATOR_ROOT,
       env: {
         ...process.env,
+        ...options.env,
         [RUN_ENV]: runFile,
         [NAME_ENV]: name,
         [INDEX_ENV]: String(index),

@@ -11,7 +11,8 @@ import { parseEvent } from '../domain/events.js';
 import { exponentialBackoff, KeyedExecutor } from '../executor/keyed-executor.js';
 import type { MessageLike } from 'pulsar-keyscope';
 import { onShutdown, processContext, reportReady, reportStats, runMain } from '../modes/process-runtime.js';
-import { isReceiveTimeout, openPulsar } from '../modes/pulsar.js';
+import { openPulsar } from '../modes/pulsar.js';
+import { isReceiveTimeout } from '../modes/receive.js';
 import { OrchestratorMetrics } from '../telemetry/metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 

@@ -1,0 +1,256 @@
+/**
+ * npm run orchestrator -- --mode <mode>: runs one mode on the real stack
+ * (starting what is missing with npm run stack:up), publishes a seeded
+ * workload, waits until everything is handled, and prints what the oracle
+ * found.
+ *
+ *   npm run orchestrator -- --mode shared --subscribers 300 --seconds 20
+ *   npm run orchestrator -- --help
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Keyscope, WebSocketClient } from 'pulsar-keyscope';
+import { MODES, parseMode } from '../modes/modes.js';
+import { startMode, totalStats } from '../modes/start-mode.js';
+import type { ModeHandle } from '../modes/handle.js';
+import { formatReport } from '../oracle/format.js';
+import { loadRun } from '../oracle/load.js';
+import { runOracle } from '../oracle/oracle.js';
+import type { OracleReport } from '../oracle/report.js';
+import { connectRedis } from '../store/redis-connection.js';
+import { startTelemetry } from '../telemetry/telemetry.js';
+import { openEventPublisher } from './publisher.js';
+import { countEvents, planTraffic, playTraffic } from './traffic.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const USAGE = `usage: npm run orchestrator -- [options]
+  --mode M            ${MODES.join(' | ')} (default key_shared)
+  --consumers N       orchestrator processes (default 3)
+  --partitions N      failover: partitions of the events topic (default max(consumers, 3))
+  --subscribers N     subscribers in the workload (default 300)
+  --hot N             hot subscribers, with many journeys each (default 5)
+  --hot-journeys N    journeys of a hot subscriber (default 15)
+  --seconds N         wall seconds the events are spread over (default 15)
+  --burst             publish as fast as the broker takes it (throughput), not on the simulated clock
+  --malformed N       malformed payloads mixed in (default 6)
+  --seed N            workload seed (default 7)
+  --speed N           simulated ms per wall ms (default 21600: a simulated day in 4 s)
+  --kill-at S         kill -9 orchestrator-1 S seconds into publishing, restart it 2 s later
+  --json              print the oracle report as JSON too
+  --no-stack          do not start the native stack (it runs elsewhere)
+environment: PULSAR_WEB_PORT, REDIS_PORT, OTELCOL_OTLP_HTTP_PORT, ORCHESTRATOR_METRICS_PORT, KEYSCOPE_RUN_DIR`;
+
+interface CliOptions {
+  mode: ReturnType<typeof parseMode>;
+  consumers: number;
+  partitions: number | undefined;
+  subscribers: number;
+  hot: number;
+  hotJourneys: number;
+  seconds: number;
+  burst: boolean;
+  malformed: number;
+  seed: number;
+  speed: number | undefined;
+  killAt: number | undefined;
+  json: boolean;
+  startStack: boolean;
+}
+
+function parseOptions(argv: string[]): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: 'string', default: 'key_shared' },
+      consumers: { type: 'string', default: '3' },
+      partitions: { type: 'string' },
+      subscribers: { type: 'string', default: '300' },
+      hot: { type: 'string', default: '5' },
+      'hot-journeys': { type: 'string', default: '15' },
+      seconds: { type: 'string', default: '15' },
+      burst: { type: 'boolean', default: false },
+      malformed: { type: 'string', default: '6' },
+      seed: { type: 'string', default: '7' },
+      speed: { type: 'string' },
+      'kill-at': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-stack': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const number = (name: string, raw: string | undefined, min: number): number => {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${raw}\n${USAGE}`);
+    return value;
+  };
+  return {
+    mode: parseMode(values.mode),
+    consumers: number('consumers', values.consumers, 1),
+    partitions: values.partitions === undefined ? undefined : number('partitions', values.partitions, 1),
+    subscribers: number('subscribers', values.subscribers, 1),
+    hot: number('hot', values.hot, 0),
+    hotJourneys: number('hot-journeys', values['hot-journeys'], 1),
+    seconds: number('seconds', values.seconds, 1),
+    burst: values.burst,
+    malformed: number('malformed', values.malformed, 0),
+    seed: number('seed', values.seed, 0),
+    speed: values.speed === undefined ? undefined : number('speed', values.speed, 1),
+    killAt: values['kill-at'] === undefined ? undefined : number('kill-at', values['kill-at'], 0),
+    json: values.json,
+    startStack: !values['no-stack'],
+  };
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function redisUp(url: string): Promise<boolean> {
+  try {
+    const redis = await connectRedis(url, 'orchestrator-cli-probe');
+    await redis.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureStack(start: boolean): Promise<void> {
+  const env = process.env;
+  const pulsar = `http://127.0.0.1:${env.PULSAR_WEB_PORT ?? '8080'}/admin/v2/clusters`;
+  const redis = `redis://127.0.0.1:${env.REDIS_PORT ?? '6379'}`;
+  const missing = async () => [...((await reachable(pulsar)) ? [] : ['pulsar']), ...((await redisUp(redis)) ? [] : ['redis'])];
+  let absent = await missing();
+  if (absent.length === 0) return;
+  if (!start) throw new Error(`not reachable: ${absent.join(', ')}; start them (npm run stack:up) or drop --no-stack`);
+  console.log(`stack: ${absent.join(', ')} not running; starting it with npm run stack:up (the first run builds for several minutes)`);
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'stack:up'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', resolveExit);
+  });
+  if (code !== 0) throw new Error(`npm run stack:up failed (exit ${code}); see its output above`);
+  absent = await missing();
+  if (absent.length > 0) throw new Error(`still not reachable after stack:up: ${absent.join(', ')}`);
+}
+
+function progressLine(handle: ModeHandle, published: number, total: number, startedAt: number): string {
+  const processes = handle.processes();
+  const orchestrators = processes.filter((info) => info.role === 'orchestrator');
+  const stats = totalStats(orchestrators);
+  const provider = processes.find((info) => info.role === 'provider')?.stats;
+  const perConsumer = orchestrators.map((info) => `${info.index}:${info.alive ? (info.stats?.acked ?? 0) : 'down'}`).join(' ');
+  return (
+    `  ${String(Math.round((Date.now() - startedAt) / 1000)).padStart(3)}s  published ${published}/${total}  handled ${stats.counters.subscriber_events ?? 0}` +
+    `  in flight ${stats.inFlight}  retries ${stats.retries}  dead letters ${stats.deadLettered}  delivered ${provider?.counters.distinct_accepted ?? 0}  [acked per consumer ${perConsumer}]`
+  );
+}
+
+export interface RunResult {
+  report: OracleReport;
+  events: number;
+  /** Events handled per wall second, from the first publish until every event was handled once. */
+  throughput: number;
+  handledAfterMs: number;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  await ensureStack(options.startStack);
+  const handle = await startMode({
+    mode: options.mode,
+    consumers: options.consumers,
+    ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
+    ...(options.speed !== undefined ? { speed: options.speed } : {}),
+    onProgress: (line) => console.log(`  ${line}`),
+  });
+  const stopOnSignal = () => {
+    console.log('\ninterrupted: stopping the processes');
+    void handle.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  const run = handle.run;
+  const telemetry = await startTelemetry({
+    serviceName: 'orchestrator-traffic',
+    instanceId: `${run.runId}/traffic`,
+    otlpEndpoint: run.otlpEndpoint,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+  });
+  const keyscope = new Keyscope({ registry: telemetry.registry });
+  const client = new WebSocketClient({ serviceUrl: run.pulsarUrl });
+  const publisher = await openEventPublisher(keyscope.instrumentClient(client), run);
+  const plan = planTraffic(
+    { subscribers: options.subscribers, hotSubscribers: options.hot, hotJourneys: options.hotJourneys, seconds: options.seconds, seed: options.seed, malformed: options.malformed },
+    run.clock,
+    Date.now() + 500,
+  );
+  const total = countEvents(plan);
+  console.log(`\npublishing ${total} events of ${options.subscribers} subscribers (${options.hot} hot) and ${options.malformed} malformed payloads ${options.burst ? 'as fast as possible' : `over ${options.seconds} s`} to ${run.topics.events}`);
+  const startedAt = Date.now();
+  let published = 0;
+  const interactive = process.stdout.isTTY === true;
+  const ticker = setInterval(() => {
+    const line = progressLine(handle, published, total, startedAt);
+    if (interactive) process.stdout.write(`\r${line}\x1b[K`);
+    else console.log(line);
+  }, interactive ? 500 : 2_000);
+  let handledAt = 0;
+  const watchHandled = setInterval(() => {
+    const handled = totalStats(handle.consumers()).counters.subscriber_events ?? 0;
+    if (handledAt === 0 && handled >= total) handledAt = Date.now();
+  }, 100);
+  const fault =
+    options.killAt === undefined
+      ? Promise.resolve()
+      : (async () => {
+          await new Promise((r) => setTimeout(r, (options.killAt as number) * 1000));
+          await handle.kill(1 % options.consumers);
+          await new Promise((r) => setTimeout(r, 2_000));
+          await handle.restart(1 % options.consumers);
+        })();
+  const played = await playTraffic(publisher, plan, run.clock, {
+    burst: options.burst,
+    onProgress: (stats) => {
+      published = stats.published;
+    },
+  });
+  await fault;
+  await handle.waitForIdle({ timeoutMs: 300_000 });
+  clearInterval(ticker);
+  clearInterval(watchHandled);
+  if (interactive) process.stdout.write('\n');
+  console.log(progressLine(handle, played.published, total, startedAt));
+  await handle.stop();
+  await publisher.close();
+  await client.close();
+  keyscope.close();
+  await telemetry.shutdown();
+  await handle.collect();
+
+  const report = runOracle(loadRun(run.runDir));
+  const handledAfterMs = (handledAt || Date.now()) - played.firstAt;
+  console.log(`\n${run.mode}: ${played.published} events published in ${((played.lastAt - played.firstAt) / 1000).toFixed(1)} s, all handled after ${(handledAfterMs / 1000).toFixed(1)} s: ${((played.published * 1000) / handledAfterMs).toFixed(0)} events/s`);
+  console.log(formatReport(report));
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  console.log(`\nrun files: ${run.runDir}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`\norchestrator run failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
