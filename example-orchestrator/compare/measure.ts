@@ -26,7 +26,7 @@ export interface MeasureInput {
   faults: FaultRecord[];
 }
 
-export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes'> {
+export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes' | 'startupMs'> {
   const { files, sampler, clock } = input;
   const origin = clock.wallOrigin;
   const published = new SecondBuckets();

@@ -40,6 +40,7 @@ function modeResult(mode: Mode, throughput: number, overrides: Partial<ModeResul
     deadLettersByReason: { handler_failed: 1 },
     cpuMsPerEvent: 0.8,
     notes: [],
+    startupMs: 9_000,
     faults: [
       { kind: 'kill', plannedAtMs: 12_000, atMs: 12_003, durationMs: 20, detail: 'orchestrator-0 pid 1234' },
       { kind: 'restart', plannedAtMs: 15_000, atMs: 15_001, durationMs: 1500, detail: 'orchestrator-0 pid 1300' },

@@ -90,6 +90,8 @@ export interface ModeResult {
   cpuMsPerEvent: number;
   faults: FaultRecord[];
   series: TimeSeries;
+  /** From starting the mode's processes until all were subscribed, ms. */
+  startupMs: number;
   /** What went differently from plan (e.g. the backlog did not drain in time). */
   notes: string[];
   /** A trace of a key the oracle found split (shared modes), for Jaeger. */

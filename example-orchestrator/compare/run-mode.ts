@@ -60,9 +60,8 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   writeFaultSwitchFile(switchFile, plan.switches);
 
   const childEnv = { [FAULT_FILE_ENV]: switchFile, [DETECTIONS_FILE_ENV]: join(runDir, DETECTIONS_FILE) };
-  // TEMPORARY until startMode takes env: children inherit this process's environment.
-  Object.assign(process.env, childEnv);
   options.log(`${mode}: starting ${options.consumers} orchestrator processes, gateway, provider and timer relay (run ${runId})`);
+  const startingAt = performance.now();
   const handle = await startMode({
     mode,
     runId,
@@ -76,6 +75,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     wallOrigin: Date.now() + options.startAllowanceMs,
     env: childEnv,
   });
+  const startupMs = Math.round(performance.now() - startingAt);
   const sampler = new ProcessSampler(() => handle.processes());
   const raw = new WebSocketClient({ serviceUrl: options.pulsarUrl });
   const client = options.instrument(raw);
@@ -99,6 +99,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
       maxInFlight: 500,
       onSendError: (event, error) => options.log(`${mode}: send of ${event.subscriberId} #${event.seq} failed: ${error.message}`),
     });
+    await sampler.sampleOnce();
     sampler.start();
     const progress = new RunProgress(mode, load.durationMs);
     let lastFault = '';
@@ -150,7 +151,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   const notes = drained ? [] : [`the backlog did not drain within ${options.drainTimeoutMs / 1000} s after the load`];
   const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap((kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [])[0]?.subscriberId;
   const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, runId);
-  return { ...result, notes, ...(trace === undefined ? {} : { trace }) };
+  return { ...result, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
 
 function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {

@@ -15,6 +15,8 @@ interface Incarnation {
   role: string;
   pid: number;
   samples: Sample[];
+  /** CPU time at the first sample: start-up work (loading, compiling) is not the events' cost. */
+  cpuBaselineMs: number | undefined;
   cpuMs: number;
 }
 
@@ -45,10 +47,13 @@ export class ProcessSampler {
       this.processes().map(async (info) => {
         if (info.pid === undefined) return;
         const id = `${info.name}#${info.pid}`;
-        const incarnation = this.incarnations.get(id) ?? { name: info.name, role: info.role, pid: info.pid, samples: [], cpuMs: 0 };
+        const incarnation = this.incarnations.get(id) ?? { name: info.name, role: info.role, pid: info.pid, samples: [], cpuBaselineMs: undefined, cpuMs: 0 };
         this.incarnations.set(id, incarnation);
         const cpuMs = readCpuMs(info.pid);
-        if (cpuMs !== undefined) incarnation.cpuMs = cpuMs;
+        if (cpuMs !== undefined) {
+          incarnation.cpuBaselineMs ??= cpuMs;
+          incarnation.cpuMs = cpuMs - incarnation.cpuBaselineMs;
+        }
         if (info.metricsUrl === undefined) return;
         try {
           const response = await fetch(info.metricsUrl, { signal: AbortSignal.timeout(2000) });
@@ -72,6 +77,7 @@ export class ProcessSampler {
     return total;
   }
 
+  /** CPU spent by the role's processes since each was first sampled, ms. */
   cpuMs(role = 'orchestrator'): number {
     let total = 0;
     for (const incarnation of this.incarnations.values()) if (incarnation.role === role) total += incarnation.cpuMs;
