@@ -9,20 +9,29 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/common.sh
+# shellcheck source=node/ensure.sh
+source scripts/node/ensure.sh
+# Everything below runs on a supported Node: the system's when it is 22.15
+# or newer, else the pinned Node 24 LTS fetched into $KEYSCOPE_CACHE. The
+# unit tests run once more on Node 22, the other supported line.
+ensure_node
 
-declare -a stage_names=() stage_secs=()
+declare -a stage_names=() stage_secs=() stage_nodes=()
+# stage NAME COMMAND... : runs COMMAND on the current Node, timed.
+# STAGE_NODE=22 stage NAME COMMAND... : the same on the pinned Node 22.
 stage() {
   local name="$1"; shift
-  local start=$SECONDS
-  log "── $name"
-  "$@"
-  stage_names+=("$name"); stage_secs+=($(( SECONDS - start )))
+  local start=$SECONDS version
+  version="$( (ensure_node ${STAGE_NODE:-} && node --version) )"
+  log "── $name (node $version)"
+  if [[ -n "${STAGE_NODE:-}" ]]; then (ensure_node "$STAGE_NODE" && "$@"); else "$@"; fi
+  stage_names+=("$name"); stage_secs+=($(( SECONDS - start ))); stage_nodes+=("$version")
 }
 summary() {
   local rc=$?
   echo
   echo "Stage timings:"
-  for i in "${!stage_names[@]}"; do printf '  %-28s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done
+  for i in "${!stage_names[@]}"; do printf '  %-34s %5ss  node %s\n' "${stage_names[$i]}" "${stage_secs[$i]}" "${stage_nodes[$i]}"; done
   if [[ -n "${started_stack:-}" && -z "${KEYSCOPE_KEEP_STACK:-}" ]]; then
     log "stopping the stack this run started"
     bash scripts/stack/down.sh >/dev/null 2>&1 || true
@@ -47,6 +56,7 @@ stage "npm dependencies" bash scripts/ensure-deps.sh
 stage "typecheck" npx tsc -p tsconfig.json --noEmit
 stage "offline checks" run_checks yes
 stage "unit tests" npx vitest run --project unit
+STAGE_NODE=22 stage "unit tests on Node 22" npx vitest run --project unit --reporter=dot
 if [[ -n "${KEYSCOPE_SKIP_E2E:-}" ]]; then
   log "KEYSCOPE_SKIP_E2E is set: skipping the real-component stages"
   exit 0

@@ -1,10 +1,10 @@
-export { Keyscope, type KeyscopeOptions } from './keyscope.js';
-export { KeyscopeConfigError } from './errors.js';
+export { Keyscope, KEYSCOPE_DEFAULTS, type KeyscopeOptions } from './keyscope.js';
+export { KeyscopeError, KeyscopeConfigError } from './errors.js';
 export { PulsarInstrumentation, type PulsarInstrumentationConfig } from './pulsar/instrumentation.js';
 export type { InstrumentProducerOptions } from './pulsar/producer.js';
 export type { InstrumentConsumerOptions } from './pulsar/consumer.js';
 export type { ProducerHook, ConsumerHook, ProducerHookInfo, ConsumerHookInfo } from './pulsar/pipeline.js';
-export type { KeyPolicy } from './telemetry/keyPolicy.js';
+export type { KeyPolicy } from './telemetry/key-policy.js';
 export type { ConsumerSpanRelation } from './telemetry/spans.js';
 export type { ViolationKind } from './tracking/tracker.js';
 export type { ContextErrorReason } from './context/incoming.js';
@@ -20,6 +20,3 @@ export type {
 } from './pulsar/types.js';
 export { PRODUCER_PROPERTY, SEQ_PROPERTY } from './context/stamps.js';
 export { VERSION } from './version.js';
-
-// The pulsar-client-compatible WebSocket client.
-export * from './websocket/index.js';

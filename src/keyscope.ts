@@ -9,7 +9,7 @@ import { ConsumerDelivery, instrumentConsumer, runWindow, type InstrumentConsume
 import { Pipeline, logInternal, type ConsumerHook, type ProducerHook } from './pulsar/pipeline.js';
 import { instrumentProducer, type InstrumentProducerOptions } from './pulsar/producer.js';
 import type { ClientLike, ConsumerLike, MessageLike, ProducerLike } from './pulsar/types.js';
-import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/keyPolicy.js';
+import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/key-policy.js';
 import { KeyscopeMetrics, type AnyRegistry } from './telemetry/metrics.js';
 import { KeyscopeSpans, type ConsumerSpanRelation } from './telemetry/spans.js';
 import { Tracker, type Delivery } from './tracking/tracker.js';
@@ -20,34 +20,35 @@ export interface KeyscopeOptions {
   registry?: AnyRegistry;
   /** Tracer provider for spans. Default: the global one (`trace.getTracerProvider()`). */
   tracerProvider?: TracerProvider;
-  /** A message in flight longer than this is stalled. Default 30000. */
+  /** A message in flight longer than this is stalled. Default: `KEYSCOPE_DEFAULTS.stallThresholdMs`. */
   stallThresholdMs?: number;
-  /** Upper bound of keys tracked for ordering and stalls. Default 100000. */
+  /** Upper bound of keys tracked for ordering and stalls. Default: `KEYSCOPE_DEFAULTS.maxTrackedKeys`. */
   maxTrackedKeys?: number;
   /**
    * Upper bound of messages tracked in flight (received, not yet acked or
    * nacked) across all consumers. Beyond it the oldest is dropped from
    * tracking and counted in keyscope_inflight_evictions_total; acks are never
-   * affected. Default 100000.
+   * affected. Default: `KEYSCOPE_DEFAULTS.maxInflightMessages`.
    */
   maxInflightMessages?: number;
-  /** How many of the oldest stalled keys are exported with a `key` label. Default 10; 0 turns it off. */
+  /** How many of the oldest stalled keys are exported with a `key` label (0: none). Default: `KEYSCOPE_DEFAULTS.topStalledKeys`. */
   topStalledKeys?: number;
-  /** How keys appear on spans and labels. Default 'hashed'. */
+  /** How keys appear on spans and labels. Default: `KEYSCOPE_DEFAULTS.keyPolicy`. */
   keyPolicy?: KeyPolicy;
   /** Secret of the keyed key hash. Default: a fixed built-in value, so hashes match across processes. */
   keyHashSecret?: string;
-  /** 'parent': process spans continue the producer's trace (default). 'link': new trace, linked. */
+  /** 'parent': process spans continue the producer's trace. 'link': new trace, linked. Default: `KEYSCOPE_DEFAULTS.consumerSpanRelation`. */
   consumerSpanRelation?: ConsumerSpanRelation;
   producerHook?: ProducerHook;
   consumerHook?: ConsumerHook;
-  /** How often in-flight, stall and key-table gauges are refreshed. Default 1000. */
+  /** How often in-flight, stall and key-table gauges are refreshed. Default: `KEYSCOPE_DEFAULTS.sweepIntervalMs`. */
   sweepIntervalMs?: number;
   /** Milliseconds since the epoch; injectable for tests. Default: a monotonic high-resolution clock. */
   clock?: () => number;
 }
 
-const DEFAULTS = {
+/** The defaults of `KeyscopeOptions`, in one place (the README's options table is checked against it). */
+export const KEYSCOPE_DEFAULTS = {
   stallThresholdMs: 30_000,
   maxTrackedKeys: 100_000,
   maxInflightMessages: 100_000,
@@ -55,7 +56,8 @@ const DEFAULTS = {
   keyPolicy: 'hashed' as KeyPolicy,
   consumerSpanRelation: 'parent' as ConsumerSpanRelation,
   sweepIntervalMs: 1_000,
-};
+} as const;
+const DEFAULTS = KEYSCOPE_DEFAULTS;
 
 /**
  * Sub-millisecond and monotonic between sweeps, on the wall-clock scale that
@@ -195,7 +197,8 @@ interface ResolvedOptions {
   clock: (() => number) | undefined;
 }
 
-function validateOptions(options: KeyscopeOptions): ResolvedOptions {
+/** @internal Throws KeyscopeConfigError for options that cannot work; shared with PulsarInstrumentation. */
+export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new KeyscopeConfigError('new Keyscope(options): options must be an object (or omitted for the defaults).');
   }

@@ -7,7 +7,7 @@ import { ROOT_CONTEXT, SpanKind, context, propagation, trace, type TextMapGetter
 import { AlwaysOffSampler, AlwaysOnSampler, NoopSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
 import { Keyscope } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage, type FakeProducer } from '../../test/support/fakePulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage, type FakeProducer } from '../../test/support/fake-pulsar.js';
 
 export const SCENARIOS = [
   'raw',

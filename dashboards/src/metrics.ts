@@ -2,7 +2,7 @@
 // test rejects queries that mention any other name, so a typo or a rename in
 // the library shows up as a failing test rather than as an empty panel.
 
-/** Metrics exported by the keyscope library (PRODUCT.md section 5). */
+/** Metrics exported by the keyscope library (the README's Metrics table). */
 export const keyscopeMetrics = {
   messagesSent: 'keyscope_messages_sent_total',
   sendErrors: 'keyscope_send_errors_total',

@@ -31,14 +31,15 @@ echo "== docker-compose config ($(docker-compose version --short))"
 # Unset the version variables (common.sh exports them from versions.env) so
 # that the file's own defaults are what gets checked.
 resolved="$(cd "$KEYSCOPE_ROOT" && env -u PULSAR_VERSION -u JAEGER_VERSION -u OTELCOL_VERSION \
-  -u OTELCOL_CONTRIB_VERSION docker-compose -f "$compose_file" config)" ||
+  -u OTELCOL_CONTRIB_VERSION -u PROMETHEUS_IMAGE_VERSION -u GRAFANA_VERSION docker-compose -f "$compose_file" config)" ||
   die "docker-compose.yml is invalid (see above)"
 echo "ok   docker-compose.yml parses and matches the compose schema"
 
 echo "== bind mounts and versions"
 RESOLVED="$resolved" ROOT="$KEYSCOPE_ROOT" \
 PULSAR_VERSION="$PULSAR_VERSION" JAEGER_VERSION="$JAEGER_VERSION" \
-OTELCOL_CONTRIB_VERSION="$OTELCOL_CONTRIB_VERSION" python3 - <<'PY'
+OTELCOL_CONTRIB_VERSION="$OTELCOL_CONTRIB_VERSION" PROMETHEUS_IMAGE_VERSION="$PROMETHEUS_IMAGE_VERSION" \
+GRAFANA_VERSION="$GRAFANA_VERSION" python3 - <<'PY'
 import os, re, sys
 import yaml
 
@@ -68,6 +69,8 @@ expected = {
     "pulsar": os.environ["PULSAR_VERSION"],
     "otel-collector": os.environ["OTELCOL_CONTRIB_VERSION"],
     "jaeger": jaeger_image,
+    "prometheus": os.environ["PROMETHEUS_IMAGE_VERSION"],
+    "grafana": os.environ["GRAFANA_VERSION"],
 }
 for service, version in expected.items():
     tag = image_tag(service)

@@ -45,11 +45,14 @@ node_home() {
   echo "$dir"
 }
 
+# ensure_node       : the system Node when it is >= 22.15, else the pinned 24.
+# ensure_node MAJOR : a Node of that line (the system's when it is one).
 ensure_node() {
   local want="${1:-${KEYSCOPE_NODE_MAJOR:-}}" current home
   current="$(node --version 2>/dev/null || true)"
-  if [[ -z "$want" ]] && node_satisfies_floor "$current"; then return 0; fi
-  if [[ -n "$want" && "$current" == "v$(node_pinned_version "$want")" ]]; then return 0; fi
+  if node_satisfies_floor "$current"; then
+    [[ -z "$want" || "$current" == "v$want."* ]] && return 0
+  fi
   home="$(node_home "${want:-24}")"
   export PATH="$home/bin:$PATH"
   hash -r

@@ -11,7 +11,7 @@ import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import type { StreamInstruments } from '../telemetry/metrics.js';
 import { Destination, hasContext, recordError, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
-import { parseTopicName } from '../telemetry/topicName.js';
+import { parseTopicName } from '../telemetry/topic-name.js';
 import { Delivery, type Stream } from '../tracking/tracker.js';
 import { messageKey } from './keys.js';
 import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';

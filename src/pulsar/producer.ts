@@ -8,7 +8,7 @@ import { propertySetter } from '../context/carrier.js';
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
 import { Destination, hasContext } from '../telemetry/spans.js';
-import { parseTopicName } from '../telemetry/topicName.js';
+import { parseTopicName } from '../telemetry/topic-name.js';
 import { producerMessageKey } from './keys.js';
 import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';

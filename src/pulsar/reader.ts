@@ -10,7 +10,7 @@ import { IncomingStamps } from '../context/incoming.js';
 import { Destination, recordError, type ProcessTarget } from '../telemetry/spans.js';
 
 const INVALID_SPAN = trace.wrapSpanContext({ traceId: '', spanId: '', traceFlags: 0 });
-import { parseTopicName } from '../telemetry/topicName.js';
+import { parseTopicName } from '../telemetry/topic-name.js';
 import { isThenable, logInternal, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { MessageLike, ReaderLike } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The prom-client metrics of PRODUCT.md section 5, on the user's registry.
+ * The keyscope_* prom-client metrics (the README's Metrics table), on the user's registry.
  *
  * Hot-path discipline: per topic or (topic, subscription) the instruments are
  * resolved once and cached; a message then costs plain additions (counters
@@ -16,7 +16,7 @@ import type { ContextErrorReason } from '../context/incoming.js';
 import type { SweepResult, ViolationKind } from '../tracking/tracker.js';
 import { KeyscopeConfigError } from '../errors.js';
 import { HistogramSeries, KeyscopeHistogram } from './histogram.js';
-import { PendingCount, flushPending } from './pendingCounter.js';
+import { PendingCount, flushPending } from './pending-counter.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const SEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

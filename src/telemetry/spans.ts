@@ -16,8 +16,8 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import * as semconv from '../semconv.js';
-import type { KeyRenderer } from './keyPolicy.js';
-import type { TopicName } from './topicName.js';
+import type { KeyRenderer } from './key-policy.js';
+import type { TopicName } from './topic-name.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
 /**

@@ -4,7 +4,7 @@
  * every method takes the current time from its caller, so tests drive it with
  * an injected clock.
  */
-import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink } from './keyTable.js';
+import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink } from './key-table.js';
 
 export type ViolationKind = 'reorder' | 'redelivery_reorder' | 'concurrent';
 

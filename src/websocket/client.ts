@@ -15,13 +15,10 @@ import { WebSocketMessageId, toWebSocketMessageId } from './message-id.js';
 import { WebSocketProducer } from './producer.js';
 import { WebSocketReader } from './reader.js';
 import { parseTopicName } from './topic.js';
+import { MAX_RECEIVER_QUEUE_SIZE, MIN_ACK_TIMEOUT_MS, UNLIMITED_REDELIVERIES, WEBSOCKET_DEFAULTS } from './defaults.js';
 
-/** The WebSocket service caps the receiver queue at 1000. */
-export const MAX_RECEIVER_QUEUE_SIZE = 1000;
 /** The broker's ConsumerBuilder rejects smaller non-zero ack timeouts. */
-const MIN_ACK_TIMEOUT_MS = 1000;
 // "Unlimited" redeliveries, pulsar-client's default when deadLetterPolicy has no maxRedeliverCount.
-const UNLIMITED_REDELIVERIES = 2_147_483_647;
 
 const SUBSCRIPTION_TYPES: Record<string, string> = {
   Exclusive: 'Exclusive',
@@ -62,7 +59,7 @@ export class WebSocketClient {
     this.config = config;
     ({ ws: this.baseUrl, http: this.httpBaseUrl } = normalizeServiceUrl(config.serviceUrl));
     this.logger = createLogger(config.log, config.logLevel ?? LogLevel.WARN);
-    this.operationTimeoutMs = positiveOr(config.operationTimeoutSeconds, 30, 'operationTimeoutSeconds') * 1000;
+    this.operationTimeoutMs = positiveOr(config.operationTimeoutSeconds, WEBSOCKET_DEFAULTS.operationTimeoutSeconds, 'operationTimeoutSeconds') * 1000;
     this.tls = {
       ...(config.tlsTrustCertsFilePath ? { ca: readFileSync(config.tlsTrustCertsFilePath) } : {}),
       ...(config.tlsCertificateFilePath ? { cert: readFileSync(config.tlsCertificateFilePath) } : {}),
@@ -77,8 +74,8 @@ export class WebSocketClient {
     const settings = {
       topic: topic.full,
       producerName: config.producerName ?? '',
-      sendTimeoutMs: nonNegativeOr(config.sendTimeoutMs, 30_000, 'sendTimeoutMs'),
-      maxPendingMessages: positiveOr(config.maxPendingMessages, 1000, 'maxPendingMessages'),
+      sendTimeoutMs: nonNegativeOr(config.sendTimeoutMs, WEBSOCKET_DEFAULTS.sendTimeoutMs, 'sendTimeoutMs'),
+      maxPendingMessages: positiveOr(config.maxPendingMessages, WEBSOCKET_DEFAULTS.maxPendingMessages, 'maxPendingMessages'),
       blockIfQueueFull: config.blockIfQueueFull ?? false,
       closeTimeoutMs: this.operationTimeoutMs,
     };
@@ -105,7 +102,7 @@ export class WebSocketClient {
         operationTimeoutMs: this.operationTimeoutMs,
         batchReceive: {
           maxNumMessages: batchPolicy.maxNumMessages !== undefined && batchPolicy.maxNumMessages > 0 ? batchPolicy.maxNumMessages : receiverQueueSize,
-          timeoutMs: batchPolicy.timeoutMs ?? 100,
+          timeoutMs: batchPolicy.timeoutMs ?? WEBSOCKET_DEFAULTS.batchReceiveTimeoutMs,
         },
       },
       this.logger,
@@ -198,10 +195,10 @@ export class WebSocketClient {
         ...(resolveUrl ? { resolveUrl } : {}),
         headers: () => this.headers(),
         operationTimeoutMs: this.operationTimeoutMs,
-        connectionTimeoutMs: positiveOr(config.connectionTimeoutMs, 10_000, 'connectionTimeoutMs'),
-        initialBackoffMs: positiveOr(config.initialBackoffMs, 100, 'initialBackoffMs'),
-        maxBackoffMs: positiveOr(config.maxBackoffMs, 5000, 'maxBackoffMs'),
-        keepAliveIntervalMs: nonNegativeOr(config.keepAliveIntervalMs, 30_000, 'keepAliveIntervalMs'),
+        connectionTimeoutMs: positiveOr(config.connectionTimeoutMs, WEBSOCKET_DEFAULTS.connectionTimeoutMs, 'connectionTimeoutMs'),
+        initialBackoffMs: positiveOr(config.initialBackoffMs, WEBSOCKET_DEFAULTS.initialBackoffMs, 'initialBackoffMs'),
+        maxBackoffMs: positiveOr(config.maxBackoffMs, WEBSOCKET_DEFAULTS.maxBackoffMs, 'maxBackoffMs'),
+        keepAliveIntervalMs: nonNegativeOr(config.keepAliveIntervalMs, WEBSOCKET_DEFAULTS.keepAliveIntervalMs, 'keepAliveIntervalMs'),
         logger: this.logger,
         description,
         tls: this.tls,

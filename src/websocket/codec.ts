@@ -8,14 +8,28 @@
  * Consumer cmds:   {messageId} (ack), {type: "negativeAcknowledge", messageId},
  *                  {type: "permit", permitMessages}, {type: "unsubscribe"}, {type: "isEndOfTopic"}
  */
-import type { ProducerMessageLike } from '../pulsar/types.js';
 import { InvalidConfigurationError } from './errors.js';
 import { WebSocketMessageId } from './message-id.js';
 import type { Logger } from './logger.js';
 import type { ReceivedFrame } from './message.js';
 
-/** pulsar-client's ProducerMessage: the one shape the wrappers also use, declared in pulsar/types.ts. */
-export type ProducerMessage = ProducerMessageLike;
+/**
+ * pulsar-client's ProducerMessage, as this client reads it. Declared here so
+ * that the client stands alone; the middleware's `ProducerMessageLike` has the
+ * same structure, and a type check keeps the two assignable to each other.
+ */
+export interface ProducerMessage {
+  data: Buffer;
+  properties?: { [key: string]: string };
+  eventTimestamp?: number;
+  sequenceId?: number;
+  partitionKey?: string;
+  orderingKey?: string;
+  replicationClusters?: string[];
+  deliverAfter?: number;
+  deliverAt?: number;
+  disableReplication?: boolean;
+}
 
 /**
  * The message key sent over WebSocket. The API carries one key, so an ordering key

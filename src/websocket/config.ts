@@ -24,7 +24,7 @@ export interface WebSocketClientConfig {
   authentication?: unknown;
   /** Bounds connecting, unsubscribe and close (default 30). */
   operationTimeoutSeconds?: number;
-  /** Bounds one WebSocket handshake (default 10000). */
+  /** Bounds one WebSocket handshake (default: `WEBSOCKET_DEFAULTS.connectionTimeoutMs`). */
   connectionTimeoutMs?: number;
   tlsTrustCertsFilePath?: string;
   tlsCertificateFilePath?: string;
@@ -42,11 +42,11 @@ export interface WebSocketClientConfig {
   listenerName?: string;
   serviceUrlProvider?: unknown;
   // Only this client:
-  /** First reconnect delay; doubles per failed attempt, with jitter (default 100). */
+  /** First reconnect delay; doubles per failed attempt, with jitter (default: `WEBSOCKET_DEFAULTS.initialBackoffMs`). */
   initialBackoffMs?: number;
-  /** Upper bound of the reconnect delay (default 5000). */
+  /** Upper bound of the reconnect delay (default: `WEBSOCKET_DEFAULTS.maxBackoffMs`). */
   maxBackoffMs?: number;
-  /** WebSocket ping interval that detects dead connections; 0 disables (default 30000). */
+  /** WebSocket ping interval that detects dead connections; 0 disables (default: `WEBSOCKET_DEFAULTS.keepAliveIntervalMs`). */
   keepAliveIntervalMs?: number;
 }
 
@@ -57,10 +57,10 @@ export type CompressionType = 'None' | 'Zlib' | 'LZ4' | 'ZSTD' | 'SNAPPY';
 export interface WebSocketProducerConfig {
   topic: string;
   producerName?: string;
-  /** Default 30000; 0 waits forever. */
+  /** Default: `WEBSOCKET_DEFAULTS.sendTimeoutMs`; 0 waits forever. */
   sendTimeoutMs?: number;
   initialSequenceId?: number;
-  /** Default 1000. */
+  /** Default: `WEBSOCKET_DEFAULTS.maxPendingMessages`. */
   maxPendingMessages?: number;
   maxPendingMessagesAcrossPartitions?: number;
   /** Default false: a full queue rejects with ProducerQueueFullError. */
@@ -112,7 +112,7 @@ export interface WebSocketConsumerConfig {
   ackTimeoutMs?: number;
   /** Delay before a negatively acknowledged message is redelivered (broker default 60000). */
   nAckRedeliverTimeoutMs?: number;
-  /** Default 1000, at most 1000 (WebSocket service limit). */
+  /** Default and upper bound: `MAX_RECEIVER_QUEUE_SIZE` (the WebSocket service's limit). */
   receiverQueueSize?: number;
   receiverQueueSizeAcrossPartitions?: number;
   consumerName?: string;
@@ -141,7 +141,7 @@ export interface WebSocketReaderConfig {
   topic: string;
   /** Exclusive, as in pulsar-client: the reader starts after this message. Any MessageId with serialize(). */
   startMessageId: { serialize(): Buffer };
-  /** Default 1000, at most 1000 (WebSocket service limit). */
+  /** Default and upper bound: `MAX_RECEIVER_QUEUE_SIZE` (the WebSocket service's limit). */
   receiverQueueSize?: number;
   readerName?: string;
   subscriptionRolePrefix?: string;

@@ -20,6 +20,7 @@
 import WebSocket from 'ws';
 import { ClosedError, ConnectionError, connectionErrorForStatus, redactUrl } from './errors.js';
 import type { Logger } from './logger.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, MAX_BROKER_REASON_CHARS, MAX_REFUSAL_BODY_BYTES } from './defaults.js';
 
 export interface ConnectionOptions {
   url: string;
@@ -147,7 +148,7 @@ export class Connection {
       const force = setTimeout(() => {
         socket.terminate();
         resolve();
-      }, 1000);
+      }, CLOSE_HANDSHAKE_TIMEOUT_MS);
       force.unref();
       socket.once('close', () => {
         clearTimeout(force);
@@ -269,7 +270,7 @@ export class Connection {
         const chunks: Buffer[] = [];
         let size = 0;
         response.on('data', (chunk: Buffer) => {
-          if (size < 4096) chunks.push(chunk);
+          if (size < MAX_REFUSAL_BODY_BYTES) chunks.push(chunk);
           size += chunk.length;
         });
         const finish = (): void => {
@@ -362,5 +363,5 @@ function brokerReason(body: string): string {
     .replace(/&amp;/g, '&');
   // The broker nests the Pulsar error as JSON: {"errorMsg":"Exclusive consumer is already connected",...}
   const errorMsg = /"errorMsg"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
-  return (errorMsg ?? text).replace(/\s+/g, ' ').trim().slice(0, 500);
+  return (errorMsg ?? text).replace(/\s+/g, ' ').trim().slice(0, MAX_BROKER_REASON_CHARS);
 }

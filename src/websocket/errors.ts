@@ -1,18 +1,27 @@
 /**
  * Typed errors of the WebSocket client. Every message says what happened and
- * what the caller can do about it.
+ * what the caller can do about it; `retriable` says whether trying again
+ * unchanged can help. They share the package's error root, `KeyscopeError`.
  */
+import { KeyscopeError } from '../errors.js';
 
 /** Base class: `instanceof WebSocketClientError` catches everything this client throws. */
-export class WebSocketClientError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+export class WebSocketClientError extends KeyscopeError {
+  constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
     super(message, options);
-    this.name = new.target.name;
+  }
+
+  override get name(): string {
+    return 'WebSocketClientError';
   }
 }
 
 /** A pulsar-client feature that Pulsar's WebSocket API cannot express. */
 export class NotSupportedByWebSocketError extends WebSocketClientError {
+  override get name(): string {
+    return 'NotSupportedByWebSocketError';
+  }
+
   readonly feature: string;
   constructor(feature: string, hint?: string) {
     super(
@@ -24,7 +33,11 @@ export class NotSupportedByWebSocketError extends WebSocketClientError {
 }
 
 /** A configuration value that can never work (checked before connecting). */
-export class InvalidConfigurationError extends WebSocketClientError {}
+export class InvalidConfigurationError extends WebSocketClientError {
+  override get name(): string {
+    return 'InvalidConfigurationError';
+  }
+}
 
 /**
  * The WebSocket connection could not be opened or was refused by the broker.
@@ -32,18 +45,26 @@ export class InvalidConfigurationError extends WebSocketClientError {}
  * undefined for network errors.
  */
 export class ConnectionError extends WebSocketClientError {
+  override get name(): string {
+    return 'ConnectionError';
+  }
+
   readonly status: number | undefined;
   readonly url: string;
   constructor(url: string, message: string, status?: number, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, { ...options, retriable: !isPermanentStatus(status) });
     this.url = url;
     this.status = status;
   }
 
   /** True when retrying the same request cannot succeed without a change by the user. */
   get isPermanent(): boolean {
-    return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 404;
+    return isPermanentStatus(this.status);
   }
+}
+
+function isPermanentStatus(status: number | undefined): boolean {
+  return status === 400 || status === 401 || status === 403 || status === 404;
 }
 
 const STATUS_ADVICE: Record<number, string> = {
@@ -71,26 +92,40 @@ export function redactUrl(url: string): string {
 
 /** The send was not acknowledged by the broker within `sendTimeoutMs`. The message may or may not be stored. */
 export class SendTimeoutError extends WebSocketClientError {
+  override get name(): string {
+    return 'SendTimeoutError';
+  }
+
   constructor(topic: string, timeoutMs: number) {
     super(
       `Send to ${topic} was not acknowledged within sendTimeoutMs=${timeoutMs}; ` +
         'the broker may be down or slow. The message may or may not have been stored: retry if duplicates are acceptable.',
+      { retriable: true },
     );
   }
 }
 
 /** `maxPendingMessages` sends are already waiting for acknowledgement and `blockIfQueueFull` is false. */
 export class ProducerQueueFullError extends WebSocketClientError {
+  override get name(): string {
+    return 'ProducerQueueFullError';
+  }
+
   constructor(topic: string, maxPendingMessages: number) {
     super(
       `Producer queue for ${topic} is full (maxPendingMessages=${maxPendingMessages}); ` +
         'await earlier sends, raise maxPendingMessages, or set blockIfQueueFull: true to wait for room.',
+      { retriable: true },
     );
   }
 }
 
 /** The broker answered a send with an error. */
 export class ProducerSendError extends WebSocketClientError {
+  override get name(): string {
+    return 'ProducerSendError';
+  }
+
   readonly code: string;
   constructor(topic: string, code: string, brokerMessage: string) {
     super(`Broker rejected a message sent to ${topic}: ${code}${brokerMessage ? ` - ${brokerMessage}` : ''}`);
@@ -100,17 +135,29 @@ export class ProducerSendError extends WebSocketClientError {
 
 /** `receive(timeout)` found no message within the timeout. */
 export class ReceiveTimeoutError extends WebSocketClientError {
+  override get name(): string {
+    return 'ReceiveTimeoutError';
+  }
+
   constructor(timeoutMs: number) {
-    super(`No message received within ${timeoutMs} ms`);
+    super(`No message received within ${timeoutMs} ms`, { retriable: true });
   }
 }
 
 /** The producer, consumer or client was closed. */
 export class ClosedError extends WebSocketClientError {
+  override get name(): string {
+    return 'ClosedError';
+  }
+
   constructor(what: string) {
     super(`${what} is closed; create a new one to continue`);
   }
 }
 
 /** The broker refused to remove the subscription (for example: other consumers are still connected). */
-export class UnsubscribeError extends WebSocketClientError {}
+export class UnsubscribeError extends WebSocketClientError {
+  override get name(): string {
+    return 'UnsubscribeError';
+  }
+}

@@ -1,4 +1,5 @@
-export { WebSocketClient, MAX_RECEIVER_QUEUE_SIZE } from './client.js';
+export { WebSocketClient } from './client.js';
+export { WEBSOCKET_DEFAULTS, MAX_RECEIVER_QUEUE_SIZE } from './defaults.js';
 export { WebSocketProducer } from './producer.js';
 export { WebSocketConsumer } from './consumer.js';
 export type { MessageListener } from './consumer.js';
@@ -21,6 +22,7 @@ export type {
   HashingScheme,
   MessageRoutingMode,
 } from './config.js';
+export { KeyscopeError } from '../errors.js';
 export {
   WebSocketClientError,
   NotSupportedByWebSocketError,

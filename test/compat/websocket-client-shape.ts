@@ -2,7 +2,8 @@
  * Type-level check: the WebSocket client's objects go through the wrappers
  * and come back with their own types.
  */
-import { Keyscope, WebSocketClient, WebSocketMessageId, type WebSocketConsumer, type WebSocketProducer, type WebSocketReader } from '../../src/index.js';
+import { Keyscope } from '../../src/index.js';
+import { WebSocketClient, WebSocketMessageId, type WebSocketConsumer, type WebSocketProducer, type WebSocketReader } from '../../src/websocket/index.js';
 
 export async function websocketClientThroughWrappers(keyscope: Keyscope, client: WebSocketClient): Promise<void> {
   const instrumented: WebSocketClient = keyscope.instrumentClient(client);

@@ -43,7 +43,8 @@ import { Registry, openMetricsContentType, type OpenMetricsContentType } from 'p
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { Keyscope, WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/index.js';
+import { Keyscope } from '../../src/index.js';
+import { WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/websocket/index.js';
 import { dashboards, panelQueries, substituteVariables, type PanelQuery } from '../../dashboards/src/catalog.js';
 import { installGlobalPropagation } from '../support/otel.js';
 

@@ -14,8 +14,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { endpoints } from '../../scripts/demo/endpoints.js';
-import { getTrace, pollUntil } from '../../scripts/demo/queries.js';
+import { endpoints } from '../../demo/src/endpoints.js';
+import { getTrace, pollUntil } from '../../demo/src/queries.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const target = endpoints();

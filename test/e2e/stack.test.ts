@@ -14,10 +14,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyscope, WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/index.js';
-import { endpoints, missingServices } from '../../scripts/demo/endpoints.js';
-import { findMessageHop, getTrace, pollUntil, promQuery, searchTraces, tag, type MessageHop } from '../../scripts/demo/queries.js';
-import { startTelemetry, type Telemetry } from '../../scripts/demo/telemetry.js';
+import { Keyscope } from '../../src/index.js';
+import { WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/websocket/index.js';
+import { endpoints, missingServices } from '../../demo/src/endpoints.js';
+import { findMessageHop, getTrace, pollUntil, promQuery, searchTraces, tag, type MessageHop } from '../../demo/src/queries.js';
+import { startTelemetry, type Telemetry } from '../../demo/src/telemetry.js';
 
 const target = endpoints();
 const RUN_ID = randomBytes(4).toString('hex');

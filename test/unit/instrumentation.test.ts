@@ -6,9 +6,10 @@ import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentat
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Registry, type RegistryContentType } from 'prom-client';
-import { describe, expect, it } from 'vitest';
-import { PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
-import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fakePulsar.js';
+import { describe, expect, it, vi } from 'vitest';
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { KeyscopeConfigError, PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
 import { settle } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 
@@ -152,5 +153,66 @@ describe('PulsarInstrumentation', () => {
       instrumentation.keyscope.close();
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  describe('the failure rule at start-up', () => {
+    it('rejects a bad option in the constructor, where it is written', () => {
+      expect(() => new PulsarInstrumentation({ stallThresholdMs: -1, enabled: false })).toThrow(KeyscopeConfigError);
+      expect(() => new PulsarInstrumentation({ keyPolicy: 'secret' as never, enabled: false })).toThrow(/keyPolicy/);
+    });
+
+    it('validates setConfig, keeps the old options on a bad one, and applies a good one to producers created after it', async () => {
+      const tracing = testTracing();
+      const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>(), enabled: false, keyPolicy: 'plain' });
+      instrumentation.setTracerProvider(tracing.provider);
+      const module = fakeModule();
+      instrumentation.patch(module);
+      try {
+        expect(() => instrumentation.setConfig({ maxTrackedKeys: 0 })).toThrow(KeyscopeConfigError);
+        expect(instrumentation.getConfig().keyPolicy).toBe('plain');
+        const before = await new module.Client().createProducer({ topic: 'cfg' });
+        await before.send({ data: Buffer.from('a'), partitionKey: 'k-1' });
+        instrumentation.setConfig({ registry: new Registry<RegistryContentType>(), keyPolicy: 'none' });
+        const after = await new module.Client().createProducer({ topic: 'cfg' });
+        await after.send({ data: Buffer.from('b'), partitionKey: 'k-1' });
+        const keys = tracing.byName('send cfg').map((span) => span.attributes['messaging.pulsar.message.key']);
+        expect(keys).toEqual(['k-1', undefined]);
+      } finally {
+        instrumentation.unpatch(module);
+        instrumentation.keyscope.close();
+      }
+    });
+
+    it('never throws from patch(), even for a module it cannot wrap', () => {
+      const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>(), enabled: false });
+      const hostile = { Client: { prototype: Object.freeze({ createProducer() {}, subscribe() {}, createReader() {} }) } };
+      expect(() => instrumentation.patch(hostile)).not.toThrow();
+      expect(() => instrumentation.patch(null)).not.toThrow();
+      instrumentation.keyscope.close();
+    });
+
+    it('warns once when pulsar-client was loaded around the hooks', async () => {
+      vi.useFakeTimers();
+      const root = fakePulsarPackage();
+      const cwd = process.cwd();
+      const warnings: string[] = [];
+      const logger: DiagLogger = { error() {}, warn: (...args: unknown[]) => warnings.push(args.join(" ")), info() {}, debug() {}, verbose() {} };
+      diag.setLogger(logger, DiagLogLevel.WARN);
+      try {
+        process.chdir(root);
+        // Loaded first, then the instrumentation: the require hook never sees it.
+        createRequire(join(root, 'index.js'))('pulsar-client');
+        const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>() });
+        vi.advanceTimersByTime(11_000);
+        expect(warnings.filter((w) => w.includes('loaded without being instrumented'))).toHaveLength(1);
+        instrumentation.disable();
+        instrumentation.keyscope.close();
+      } finally {
+        process.chdir(cwd);
+        diag.disable();
+        vi.useRealTimers();
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
   });
 });

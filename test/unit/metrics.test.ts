@@ -1,11 +1,11 @@
 import { Registry, type RegistryContentType } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fakePulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
 import { harness, histogramCount, metricValue, settle, type Harness } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 
-/** PRODUCT.md section 5: name -> [type, labels]. */
+/** The README's Metrics table: name -> [type, labels]. */
 const CONTRACT: Record<string, [string, string[]]> = {
   keyscope_messages_sent_total: ['counter', ['topic']],
   keyscope_send_errors_total: ['counter', ['topic']],

@@ -1,7 +1,7 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
-import type { FakeConsumer, FakeMessage } from '../support/fakePulsar.js';
+import type { FakeConsumer, FakeMessage } from '../support/fake-pulsar.js';
 import { harness, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -10,7 +10,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError, PulsarInstrumentation, VERSION } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fakePulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,5 +89,13 @@ describe('public API, as a new user', () => {
 
     keyscope.close();
     keyscope.close();
+  });
+});
+
+describe('package metadata', () => {
+  it('reports the version of package.json (src/version.ts is generated from it)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
   });
 });

@@ -6,7 +6,7 @@
  * (a redelivery). Works on any pulsar-client-compatible client; the demo
  * passes the WebSocket client wrapped by Keyscope.
  */
-import type { WebSocketClient, WebSocketConsumer, WebSocketMessage, WebSocketProducer } from '../../src/index.js';
+import type { WebSocketClient, WebSocketConsumer, WebSocketMessage, WebSocketProducer } from 'pulsar-keyscope/websocket';
 
 export interface WorkloadOptions {
   client: WebSocketClient;

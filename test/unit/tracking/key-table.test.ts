@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED } from '../../../src/tracking/keyTable.js';
+import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED } from '../../../src/tracking/key-table.js';
 import { Tracker } from '../../../src/tracking/tracker.js';
 import { exposeGc } from '../../support/gc.js';
 

@@ -12,18 +12,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Keyscope, WebSocketClient } from '../src/index.js';
-import { endpoints, missingServices, type Endpoints } from './demo/endpoints.js';
-import { pollUntil } from './demo/queries.js';
-import { printReport } from './demo/report.js';
-import { startTelemetry } from './demo/telemetry.js';
-import { Workload, type WorkloadStats } from './demo/workload.js';
+import { Keyscope } from 'pulsar-keyscope';
+import { WebSocketClient } from 'pulsar-keyscope/websocket';
+import { endpoints, missingServices, type Endpoints } from './endpoints.js';
+import { pollUntil } from './queries.js';
+import { printReport } from './report.js';
+import { startTelemetry } from './telemetry.js';
+import { Workload, type WorkloadStats } from './workload.js';
 
 const SERVICE_NAME = 'keyscope-demo';
 // A topic per run: no backlog or series of an earlier (perhaps interrupted) run mixes in.
 const TOPIC = `persistent://public/default/keyscope-demo-${Date.now().toString(36)}`;
 const SUBSCRIPTION = 'keyscope-demo-sends';
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const USAGE = `usage: npm run demo -- [options]
   --seconds N      how long to produce (default 45; 0 = until Ctrl-C or SIGTERM)
