@@ -2,6 +2,8 @@
  * Entry point of one orchestrator consumer process (started by startMode;
  * settings from the run's run.json).
  */
+import { DetectionLog } from '../compare/detections.js';
+import { FaultSwitches } from '../faults/switches.js';
 import { SubscriberLock } from '../store/lock.js';
 import { connectRedis } from '../store/redis-connection.js';
 import { RedisStore } from '../store/redis-store.js';
@@ -17,6 +19,9 @@ runMain(
   async (context) => {
     const { run, name } = context;
     const traits = MODE_TRAITS[run.mode];
+    // Both are off unless the comparison names their files in the environment.
+    const faults = FaultSwitches.fromEnv();
+    const detections = DetectionLog.fromEnv(name);
     const telemetry = await startTelemetry({
       serviceName: 'orchestrator',
       instanceId: `${run.runId}/${name}`,
@@ -24,6 +29,7 @@ runMain(
       metricsHost: run.metricsHost,
       metricsPort: run.ports.orchestratorBase + context.index,
       attributes: { 'orchestrator.mode': run.mode, 'orchestrator.run': run.runId },
+      ...(detections !== undefined ? { spanProcessors: [detections] } : {}),
       warn: context.warn,
     });
     const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
@@ -54,6 +60,7 @@ runMain(
       ...(lock !== undefined ? { lock } : {}),
       metrics,
       processWindow: (message, fn) => pulsar.keyscope.process(message, fn),
+      ...(faults.empty ? {} : { beforeHandle: (subscriberId: string, seq: number) => faults.beforeHandle(subscriberId, seq) }),
       log: context.log,
     });
     orchestrator.start();

@@ -44,6 +44,11 @@ export interface OrchestratorDeps {
   store: StateStore;
   lock?: LockLike;
   metrics: OrchestratorMetrics;
+  /**
+   * Called at the start of every attempt at a subscriber event, inside the
+   * retry path: fault injection (a slow or poison subscriber) plugs in here.
+   */
+  beforeHandle?: (subscriberId: string, seq: number) => Promise<void>;
   /** keyscope's processing window around each attempt (Keyscope.process); default: run directly. */
   processWindow?: <T>(message: MessageLike, fn: () => T) => T;
   log(message: string): void;
@@ -167,6 +172,7 @@ export class Orchestrator {
     const input = item.input;
     const subscriberId = input.event.subscriberId;
     const mode = { mode: run.mode };
+    if (input.kind === 'event' && this.deps.beforeHandle !== undefined) await this.deps.beforeHandle(subscriberId, input.event.seq);
     let lease: Lease | undefined;
     if (lock !== undefined) {
       try {

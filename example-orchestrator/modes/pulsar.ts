@@ -5,7 +5,8 @@
  * `new Pulsar.Client({ serviceUrl: 'pulsar://...' })` instead: nothing else
  * changes.
  */
-import { Keyscope, WebSocketClient, type ClientLike } from 'pulsar-keyscope';
+import { Keyscope, type ClientLike } from 'pulsar-keyscope';
+import { WebSocketClient } from 'pulsar-keyscope/websocket';
 import type { Registry, RegistryContentType } from 'prom-client';
 
 export interface PulsarSide {
@@ -15,7 +16,10 @@ export interface PulsarSide {
 }
 
 export function openPulsar(options: { serviceUrl: string; registry: Registry<RegistryContentType>; stallThresholdMs: number }): PulsarSide {
-  const keyscope = new Keyscope({ registry: options.registry, stallThresholdMs: options.stallThresholdMs });
+  // Subscriber ids here are synthetic, so spans carry them in plain text: a
+  // split-brain key can be looked up in Jaeger by its id. Keep the default
+  // ('hashed') for real customer ids.
+  const keyscope = new Keyscope({ registry: options.registry, stallThresholdMs: options.stallThresholdMs, keyPolicy: 'plain' });
   const raw = new WebSocketClient({ serviceUrl: options.serviceUrl });
   const client = keyscope.instrumentClient(raw);
   return {

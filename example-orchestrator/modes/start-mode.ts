@@ -79,7 +79,8 @@ export function resolveRun(options: StartModeOptions): RunInfo {
       maxAttempts: 12,
       retryInitialMs: 10,
       retryMaxMs: 1_000,
-      deadlineMs: 5_000,
+      // The slow-subscriber fault holds a message 3 s: past this, both the executor and keyscope call it stalled.
+      deadlineMs: 2_000,
       ...options.executor,
     },
     lock: { leaseMs: 5_000, maxWaitMs: 3_000, backoffInitialMs: 2, backoffMaxMs: 50, ...options.lock },

@@ -10,7 +10,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
-import { Registry, type OpenMetricsContentType } from 'prom-client';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { collectDefaultMetrics, Registry, type OpenMetricsContentType } from 'prom-client';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -22,6 +23,8 @@ export interface TelemetryOptions {
   /** Preferred port; when it is taken, any free port (logged with `warn`). */
   metricsPort: number;
   attributes?: Record<string, string>;
+  /** More span processors, after the OTLP export (they run even without an OTLP endpoint). */
+  spanProcessors?: SpanProcessor[];
   warn?: (message: string) => void;
 }
 
@@ -33,8 +36,13 @@ export interface Telemetry {
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   let sdk: NodeSDK | undefined;
+  const processors: SpanProcessor[] = [];
   if (options.otlpEndpoint !== '') {
     const exporter = new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` });
+    processors.push(new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1_000, maxExportBatchSize: 512, maxQueueSize: 8_192 }));
+  }
+  processors.push(...(options.spanProcessors ?? []));
+  if (processors.length > 0) {
     sdk = new NodeSDK({
       resource: resourceFromAttributes({
         'service.name': options.serviceName,
@@ -43,13 +51,15 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         ...options.attributes,
       }),
       autoDetectResources: false,
-      spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1_000, maxExportBatchSize: 512, maxQueueSize: 8_192 })],
+      spanProcessors: processors,
       instrumentations: [],
     });
     sdk.start();
   }
   const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  // process_cpu_seconds_total and friends: CPU per event in the comparison.
+  collectDefaultMetrics({ register: registry });
   const server = await serveMetrics(registry, options);
   const port = (server.address() as AddressInfo).port;
   return {
