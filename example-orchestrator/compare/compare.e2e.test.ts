@@ -19,7 +19,14 @@ describe('npm run compare (short)', () => {
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });
     const report = await compare(
-      { outDir: OUT, modes: ['key_shared', 'shared'], load: LOAD, faults: 'kill@35%:process=1:restartAfter=2s', consumers: 3, startStack: false },
+      {
+        outDir: OUT,
+        modes: ['key_shared', 'shared'],
+        load: LOAD,
+        faults: 'kill@35%:process=1:restartAfter=2s',
+        consumers: 3,
+        startStack: false,
+      },
       (line) => console.log(`[compare] ${line}`),
     );
     const written = JSON.parse(readFileSync(join(OUT, 'report.json'), 'utf8')) as ComparisonReport;
@@ -32,7 +39,10 @@ describe('npm run compare (short)', () => {
     for (const mode of report.modes) {
       // Every planned event was published, and the fault happened, with its restart.
       expect(mode.events).toBe(planned);
-      expect(mode.faults.map((f) => [f.kind, f.error])).toEqual([['kill', undefined], ['restart', undefined]]);
+      expect(mode.faults.map((f) => [f.kind, f.error])).toEqual([
+        ['kill', undefined],
+        ['restart', undefined],
+      ]);
       expect(mode.throughput).toBeGreaterThan(0);
       expect(mode.series.applied.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     }
@@ -40,7 +50,9 @@ describe('npm run compare (short)', () => {
     expect(keyShared.oracle).toEqual(Object.fromEntries(Object.keys(keyShared.oracle).map((kind) => [kind, 0])));
     expect(keyShared.applied).toBe(planned);
     expect(keyShared.deliveries).toBeGreaterThan(0);
-    console.log(`[compare] shared: ${shared.oracleTotal} oracle violations (${JSON.stringify(shared.oracle)}); keyscope ${JSON.stringify(shared.keyscope)}`);
+    console.log(
+      `[compare] shared: ${shared.oracleTotal} oracle violations (${JSON.stringify(shared.oracle)}); keyscope ${JSON.stringify(shared.keyscope)}`,
+    );
 
     const screenshot = join(OUT, 'report.png');
     const page = await checkReportPage(join(OUT, 'report.html'), screenshot);

@@ -33,22 +33,22 @@ export function renderReportHtml(report: ComparisonReport): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>keyscope orchestrator comparison — ${escape(o.modes.join(', '))}</title>
+<title>keyscope orchestrator comparison — ${escapeHtml(o.modes.join(', '))}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <header>
   <h1>Four ways to run one orchestrator</h1>
   <p class="lede">The same seeded load (${o.subscribers.toLocaleString('en-US')} subscribers, ${o.ratePerSecond} events/s for ${o.durationMs / 1000} s,
-  seed ${o.seed}, ${report.load.events.toLocaleString('en-US')} events) and the same faults (<code>${escape(o.faults || 'none')}</code>)
-  through each mode, ${o.consumers} orchestrator processes each. Generated ${escape(report.generatedAt)}.</p>
-  <p class="lede">Hottest subscribers: ${report.load.hotKeys.map((key) => `<code>${escape(key.subscriberId)}</code> ${key.events} events`).join(', ')}.</p>
+  seed ${o.seed}, ${report.load.events.toLocaleString('en-US')} events) and the same faults (<code>${escapeHtml(o.faults || 'none')}</code>)
+  through each mode, ${o.consumers} orchestrator processes each. Generated ${escapeHtml(report.generatedAt)}.</p>
+  <p class="lede">Hottest subscribers: ${report.load.hotKeys.map((key) => `<code>${escapeHtml(key.subscriberId)}</code> ${key.events} events`).join(', ')}.</p>
 </header>
 <main>
 <section class="cards">${report.modes.map(modeCard).join('')}</section>
 <section>
   <h2>Targets</h2>
-  <ul class="targets">${report.targets.map((target) => `<li class="${target.passed ? 'pass' : 'fail'}"><span>${target.passed ? '✔' : '✘'}</span> <b>${escape(target.name)}</b>: ${escape(target.measured)} <small>${escape(target.detail)}</small></li>`).join('')}</ul>
+  <ul class="targets">${report.targets.map((target) => `<li class="${target.passed ? 'pass' : 'fail'}"><span>${target.passed ? '✔' : '✘'}</span> <b>${escapeHtml(target.name)}</b>: ${escapeHtml(target.measured)} <small>${escapeHtml(target.detail)}</small></li>`).join('')}</ul>
 </section>
 <section>
   <h2>Summary</h2>
@@ -63,7 +63,7 @@ export function renderReportHtml(report: ComparisonReport): string {
 </section>
 <section>
   <h2>Per mode over time</h2>
-  <div class="grid">${report.modes.map((mode) => `<figure><figcaption><b style="color:${MODE_COLORS[mode.mode] ?? '#333'}">${escape(mode.mode)}</b>: published and applied per second, p99 latency; faults marked</figcaption><div class="chart"><canvas id="mode-${escape(mode.mode)}"></canvas></div></figure>`).join('')}</div>
+  <div class="grid">${report.modes.map((mode) => `<figure><figcaption><b style="color:${MODE_COLORS[mode.mode] ?? '#333'}">${escapeHtml(mode.mode)}</b>: published and applied per second, p99 latency; faults marked</figcaption><div class="chart"><canvas id="mode-${escapeHtml(mode.mode)}"></canvas></div></figure>`).join('')}</div>
 </section>
 <section>
   <h2>Faults as they happened</h2>
@@ -76,9 +76,15 @@ export function renderReportHtml(report: ComparisonReport): string {
 <section>
   <h2>Where to look next</h2>
   <ul>
-    <li>Jaeger: <a href="${escape(report.links.jaeger)}">${escape(report.links.jaeger)}</a>${report.modes.filter((m) => m.trace !== undefined).map((m) => ` — ${escape(m.mode)}: <a href="${escape(m.trace?.url ?? '')}">traces of <code>${escape(m.trace?.subscriberId ?? '')}</code></a>`).join('')}</li>
-    <li>Prometheus: <a href="${escape(report.links.prometheus)}">${escape(report.links.prometheus)}</a>; Grafana: <a href="${escape(report.links.grafana)}">${escape(report.links.grafana)}</a></li>
-    <li>Command: <code>${escape(report.command)}</code></li>
+    <li>Jaeger: <a href="${escapeHtml(report.links.jaeger)}">${escapeHtml(report.links.jaeger)}</a>${report.modes
+      .filter((m) => m.trace !== undefined)
+      .map(
+        (m) =>
+          ` — ${escapeHtml(m.mode)}: <a href="${escapeHtml(m.trace?.url ?? '')}">traces of <code>${escapeHtml(m.trace?.subscriberId ?? '')}</code></a>`,
+      )
+      .join('')}</li>
+    <li>Prometheus: <a href="${escapeHtml(report.links.prometheus)}">${escapeHtml(report.links.prometheus)}</a>; Grafana: <a href="${escapeHtml(report.links.grafana)}">${escapeHtml(report.links.grafana)}</a></li>
+    <li>Command: <code>${escapeHtml(report.command)}</code></li>
   </ul>
 </section>
 </main>
@@ -94,11 +100,11 @@ function modeCard(mode: ModeResult): string {
   const color = MODE_COLORS[mode.mode] ?? '#333';
   const violations = mode.oracleTotal;
   return `<article class="card" style="border-top-color:${color}">
-  <h3 style="color:${color}">${escape(mode.mode)}</h3>
+  <h3 style="color:${color}">${escapeHtml(mode.mode)}</h3>
   <div class="big">${mode.throughput.toFixed(0)} <small>events/s</small></div>
   <div>p50 ${mode.p50Ms.toFixed(0)} ms · p99 ${mode.p99Ms.toFixed(0)} ms</div>
   <div class="${violations === 0 ? 'ok' : 'bad'}">${violations === 0 ? 'no oracle violation' : `${violations.toLocaleString('en-US')} oracle violations`}</div>
-  <div><small>${escape(describeCounts(mode.oracle))}</small></div>
+  <div><small>${escapeHtml(describeCounts(mode.oracle))}</small></div>
 </article>`;
 }
 
@@ -110,14 +116,17 @@ function summaryTable(modes: readonly ModeResult[]): string {
     ['oracle violations', (m) => describeCounts(m.oracle)],
     ['keyscope detected', (m) => describeCounts(m.keyscope)],
     ['stalls', (m) => String(m.stalls)],
-    ['timed-send lateness p50 / p99 (ms)', (m) => (m.lateness.count === 0 ? '–' : `${m.lateness.p50Ms.toFixed(0)} / ${m.lateness.p99Ms.toFixed(0)}`)],
+    [
+      'timed-send lateness p50 / p99 (ms)',
+      (m) => (m.lateness.count === 0 ? '–' : `${m.lateness.p50Ms.toFixed(0)} / ${m.lateness.p99Ms.toFixed(0)}`),
+    ],
     ['redeliveries', (m) => String(m.redeliveries)],
     ['lock waits (count, mean ms)', (m) => (m.locks === null ? '–' : `${m.locks.acquisitions}, ${m.locks.waitMeanMs.toFixed(1)}`)],
     ['dead-lettered', (m) => String(m.deadLettered)],
     ['client CPU per event (ms)', (m) => m.cpuMsPerEvent.toFixed(2)],
   ];
-  return `<table><thead><tr><th></th>${modes.map((m) => `<th style="color:${MODE_COLORS[m.mode] ?? '#333'}">${escape(m.mode)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map(([label, value]) => `<tr><th>${escape(label)}</th>${modes.map((m) => `<td>${escape(value(m))}</td>`).join('')}</tr>`)
+  return `<table><thead><tr><th></th>${modes.map((m) => `<th style="color:${MODE_COLORS[m.mode] ?? '#333'}">${escapeHtml(m.mode)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map(([label, value]) => `<tr><th>${escapeHtml(label)}</th>${modes.map((m) => `<td>${escapeHtml(value(m))}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
@@ -127,7 +136,7 @@ function faultTable(modes: readonly ModeResult[]): string {
     .flatMap((m) =>
       m.faults.map(
         (f) =>
-          `<tr${f.error === undefined ? '' : ' class="bad"'}><td>${escape(m.mode)}</td><td>${escape(f.kind)}</td><td>${(f.plannedAtMs / 1000).toFixed(1)}</td><td>${(f.atMs / 1000).toFixed(1)}</td><td>${f.durationMs}</td><td>${escape(f.error ?? f.detail)}</td></tr>`,
+          `<tr${f.error === undefined ? '' : ' class="bad"'}><td>${escapeHtml(m.mode)}</td><td>${escapeHtml(f.kind)}</td><td>${(f.plannedAtMs / 1000).toFixed(1)}</td><td>${(f.atMs / 1000).toFixed(1)}</td><td>${f.durationMs}</td><td>${escapeHtml(f.error ?? f.detail)}</td></tr>`,
       ),
     )
     .join('')}</tbody></table>`;
@@ -136,13 +145,18 @@ function faultTable(modes: readonly ModeResult[]): string {
 function examples(modes: readonly ModeResult[]): string {
   const items = modes.flatMap((m) =>
     Object.entries(m.oracleExamples).flatMap(([kind, list]) =>
-      (list ?? []).slice(0, 2).map((example) => `<li><b>${escape(m.mode)}</b> ${escape(kind)}: <code>${escape(example.subscriberId)}</code> ${escape(example.detail)}</li>`),
+      (list ?? [])
+        .slice(0, 2)
+        .map(
+          (example) =>
+            `<li><b>${escapeHtml(m.mode)}</b> ${escapeHtml(kind)}: <code>${escapeHtml(example.subscriberId)}</code> ${escapeHtml(example.detail)}</li>`,
+        ),
     ),
   );
   return items.length === 0 ? '<p>The oracle found nothing to show.</p>' : `<ul class="examples">${items.join('')}</ul>`;
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 

@@ -91,7 +91,10 @@ export function parseCompareOptions(argv: string[]): CompareOptions | undefined 
   };
 }
 
-export async function compare(options: CompareOptions, log: (line: string) => void = (line) => console.log(line)): Promise<ComparisonReport> {
+export async function compare(
+  options: CompareOptions,
+  log: (line: string) => void = (line) => console.log(line),
+): Promise<ComparisonReport> {
   const faults = parseFaultSchedule(options.faults);
   const target = stackEndpoints();
   await ensureStack(target, options.startStack, log);
@@ -104,7 +107,13 @@ export async function compare(options: CompareOptions, log: (line: string) => vo
   log(`faults: ${faults.length === 0 ? 'none' : formatFaultSchedule(faults)}`);
   // The load generator is instrumented like the orchestrator's processes: its
   // send spans start the traces, and its stamps let consumers tell a reorder.
-  const telemetry = await startTelemetry({ serviceName: 'loadgen', instanceId: `compare-${process.pid}`, otlpEndpoint: target.otlpEndpoint, metricsHost: '127.0.0.1', metricsPort: 0 });
+  const telemetry = await startTelemetry({
+    serviceName: 'loadgen',
+    instanceId: `compare-${process.pid}`,
+    otlpEndpoint: target.otlpEndpoint,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+  });
   const keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
   const results: ModeResult[] = [];
   // The load of each mode starts at a fixed moment after its processes are
@@ -164,7 +173,9 @@ export function printReport(report: ComparisonReport, outDir: string): void {
   for (const mode of report.modes) {
     if (mode.trace !== undefined) console.log(`trace:       ${mode.mode}, split-brain key ${mode.trace.subscriberId}: ${mode.trace.url}`);
   }
-  console.log(`dashboards:  Grafana "Orchestrator" and "Key health" (docker compose: ${report.links.grafana}; native stack: import dashboards/*.json), Prometheus ${report.links.prometheus}`);
+  console.log(
+    `dashboards:  Grafana "Orchestrator" and "Key health" (docker compose: ${report.links.grafana}; native stack: import dashboards/*.json), Prometheus ${report.links.prometheus}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -72,7 +72,9 @@ export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'no
     deliveries: files.deliveries.length,
     oracle: { ...input.oracle.counts },
     oracleTotal: input.oracle.total,
-    oracleExamples: Object.fromEntries(VIOLATION_KINDS.filter((kind) => input.oracle.counts[kind] > 0).map((kind) => [kind, input.oracle.examples[kind].slice(0, 3)])),
+    oracleExamples: Object.fromEntries(
+      VIOLATION_KINDS.filter((kind) => input.oracle.counts[kind] > 0).map((kind) => [kind, input.oracle.examples[kind].slice(0, 3)]),
+    ),
     keyscope,
     detection: scoreDetections(files, input.oracleSubscribers),
     stalls: sampler.sum('keyscope_stalls_total'),
@@ -104,7 +106,10 @@ export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'no
 }
 
 /** Per key: which subscribers keyscope flagged with each kind, against those the oracle found. */
-export function scoreDetections(files: Pick<RunFiles, 'detections'>, oracleSubscribers: Partial<Record<ViolationKind, readonly string[]>>): DetectionScore[] {
+export function scoreDetections(
+  files: Pick<RunFiles, 'detections'>,
+  oracleSubscribers: Partial<Record<ViolationKind, readonly string[]>>,
+): DetectionScore[] {
   return DETECTION_PAIRS.map(({ keyscope, oracle }) => {
     const detected = new Set(files.detections.filter((d) => d.kind === keyscope && d.subscriberId !== '').map((d) => d.subscriberId));
     const found = new Set(oracle.flatMap((kind) => oracleSubscribers[kind] ?? []));

@@ -32,9 +32,26 @@ describe('detection scores', () => {
       { subscriberId: 'z', kind: 'reorder', consumer: 'orchestrator-0', traceId: '3', at: 0 },
       { subscriberId: 'b', kind: 'concurrent', consumer: 'orchestrator-0', traceId: '4', at: 0 },
     ];
-    const [reorder, concurrent] = scoreDetections({ detections }, { out_of_order: ['a', 'c'], lost_update: ['b', 'd'], double_send: ['d', 'e'] });
-    expect(reorder).toMatchObject({ keyscope: 'reorder', oracleKeys: 2, detectedKeys: 2, truePositiveKeys: 1, falsePositiveKeys: 1, recall: 0.5 });
-    expect(concurrent).toMatchObject({ keyscope: 'concurrent', oracleKeys: 3, detectedKeys: 1, truePositiveKeys: 1, falsePositiveKeys: 0, recall: 0.333 });
+    const [reorder, concurrent] = scoreDetections(
+      { detections },
+      { out_of_order: ['a', 'c'], lost_update: ['b', 'd'], double_send: ['d', 'e'] },
+    );
+    expect(reorder).toMatchObject({
+      keyscope: 'reorder',
+      oracleKeys: 2,
+      detectedKeys: 2,
+      truePositiveKeys: 1,
+      falsePositiveKeys: 1,
+      recall: 0.5,
+    });
+    expect(concurrent).toMatchObject({
+      keyscope: 'concurrent',
+      oracleKeys: 3,
+      detectedKeys: 1,
+      truePositiveKeys: 1,
+      falsePositiveKeys: 0,
+      recall: 0.333,
+    });
     expect(scoreDetections({ detections: [] }, {})[0]?.recall).toBeNull();
   });
 });

@@ -25,9 +25,14 @@ export interface ReportPageCheck {
 }
 
 export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => p !== undefined && p !== '');
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (p): p is string => p !== undefined && p !== '',
+  );
   const found = candidates.find((path) => existsSync(path));
-  if (found === undefined) throw new Error(`Chromium not found (tried ${candidates.join(', ')}); npm test installs Debian's chromium package, or set CHROMIUM_PATH`);
+  if (found === undefined)
+    throw new Error(
+      `Chromium not found (tried ${candidates.join(', ')}); npm test installs Debian's chromium package, or set CHROMIUM_PATH`,
+    );
   return found;
 }
 

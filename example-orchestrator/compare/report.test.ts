@@ -14,7 +14,7 @@ describe('comparison report', () => {
     expect(html).toContain('Chart.js v4');
     // The oracle example holds "<script>": it must not open an element.
     expect(html.match(/<script/g)?.length).toBe(3);
-    const json = /<script id="report-data" type="application\/json">([^]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const json = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
     expect(JSON.parse(json).report).toEqual(report);
     for (const mode of report.options.modes) expect(html).toContain(`id="mode-${mode}"`);
   });
@@ -23,13 +23,18 @@ describe('comparison report', () => {
     const report = comparisonFixture();
     expect(report.targets.every((target) => target.passed)).toBe(true);
     const [keyShared, shared, failover, locked] = report.modes;
-    if (keyShared === undefined || shared === undefined || failover === undefined || locked === undefined) throw new Error('fixture has four modes');
+    if (keyShared === undefined || shared === undefined || failover === undefined || locked === undefined)
+      throw new Error('fixture has four modes');
     const slower = { ...keyShared, throughput: 200, oracle: { ...keyShared.oracle, double_send: 2 } };
     const cleanShared = { ...shared, oracle: { ...keyShared.oracle } };
     const targets = checkTargets([slower, cleanShared, failover, locked]);
     const byName = Object.fromEntries(targets.map((t) => [t.name, t]));
     expect(byName['key_shared throughput >= 0.9x shared']).toMatchObject({ passed: false, measured: '0.67x' });
-    expect(byName['key_shared: zero oracle violations under the faults']).toMatchObject({ passed: false, measured: '2', detail: 'double_send 2' });
+    expect(byName['key_shared: zero oracle violations under the faults']).toMatchObject({
+      passed: false,
+      measured: '2',
+      detail: 'double_send 2',
+    });
     expect(byName['shared shows split-brain violations']?.passed).toBe(false);
     expect(byName['key_shared throughput >= 2x shared_redis_lock']).toMatchObject({ passed: false, measured: '1.67x' });
     expect(checkTargets([keyShared]).map((t) => t.name)).toEqual(['key_shared: zero oracle violations under the faults']);
@@ -49,7 +54,12 @@ describe('report statistics', () => {
   it('takes nearest-rank quantiles and buckets by second, with gaps as null', () => {
     expect(quantile([], 0.5)).toBe(0);
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
-    expect(quantile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99)).toBe(99);
+    expect(
+      quantile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        0.99,
+      ),
+    ).toBe(99);
     const buckets = new SecondBuckets();
     buckets.add(100, 10);
     buckets.add(900, 30);

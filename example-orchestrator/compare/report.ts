@@ -158,7 +158,8 @@ export function checkTargets(modes: readonly ModeResult[]): TargetCheck[] {
       name: 'shared shows split-brain violations',
       passed: split > 0,
       measured: String(split),
-      detail: split > 0 ? describeCounts(shared.oracle) : 'no lost update, double send or out-of-order apply seen: raise --rate or the skew',
+      detail:
+        split > 0 ? describeCounts(shared.oracle) : 'no lost update, double send or out-of-order apply seen: raise --rate or the skew',
     });
   }
   if (keyShared !== undefined && locked !== undefined) {

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { WebSocketClient, type ClientLike } from 'pulsar-keyscope';
+import type { ClientLike } from 'pulsar-keyscope';
+import { WebSocketClient } from 'pulsar-keyscope/websocket';
 import { planFaults, runFaults, type FaultRecord, type FaultTarget } from '../faults/runner.js';
 import type { FaultSpec } from '../faults/schedule.js';
 import { FAULT_FILE_ENV, writeFaultSwitchFile } from '../faults/switches.js';
@@ -90,7 +91,8 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     });
     const wallOrigin = handle.run.clock.wallOrigin;
     const startedAt = performance.now() + (wallOrigin - Date.now());
-    if (wallOrigin < Date.now()) options.log(`${mode}: the processes took ${Date.now() - wallOrigin} ms longer to start than allowed; the load starts late`);
+    if (wallOrigin < Date.now())
+      options.log(`${mode}: the processes took ${Date.now() - wallOrigin} ms longer to start than allowed; the load starts late`);
     const publisher = new LoadPublisher({
       producer,
       events: planLoad(load),
@@ -111,7 +113,8 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     ticker.unref();
     const faultsDone = runFaults(plan, faultTarget(handle, options), {
       startedAt,
-      onFault: (record) => (lastFault = `${record.kind}${record.error === undefined ? '' : ' FAILED'} at ${(record.atMs / 1000).toFixed(1)}s`),
+      onFault: (record) =>
+        (lastFault = `${record.kind}${record.error === undefined ? '' : ' FAILED'} at ${(record.atMs / 1000).toFixed(1)}s`),
     });
     const published = await publisher.run();
     faults = await faultsDone;
@@ -123,7 +126,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
       await handle.waitForIdle({ timeoutMs: options.drainTimeoutMs });
     } catch (error) {
       drained = false;
-      options.log(`${mode}: not drained after ${options.drainTimeoutMs / 1000} s (${error instanceof Error ? error.message : String(error)}); measuring what was done`);
+      options.log(
+        `${mode}: not drained after ${options.drainTimeoutMs / 1000} s (${error instanceof Error ? error.message : String(error)}); measuring what was done`,
+      );
     }
     await sampler.stop();
   } finally {
@@ -135,7 +140,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
 
   // Every example kept: the subscribers behind each kind score keyscope's detections key by key.
   const oracle = runOracle({ ...loadRun(runDir), maxExamples: Number.POSITIVE_INFINITY });
-  const oracleSubscribers = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, [...new Set(oracle.examples[kind].map((example) => example.subscriberId))]]));
+  const oracleSubscribers = Object.fromEntries(
+    VIOLATION_KINDS.map((kind) => [kind, [...new Set(oracle.examples[kind].map((example) => example.subscriberId))]]),
+  );
   const result = measureMode({
     mode,
     runId,
@@ -149,7 +156,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     faults,
   });
   const notes = drained ? [] : [`the backlog did not drain within ${options.drainTimeoutMs / 1000} s after the load`];
-  const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap((kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [])[0]?.subscriberId;
+  const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap(
+    (kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [],
+  )[0]?.subscriberId;
   const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, runId);
   return { ...result, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
@@ -185,7 +194,9 @@ async function restartService(service: 'pulsar' | 'redis', options: ModeRunOptio
   const script = (name: string) => join(REPO_ROOT, 'scripts', service, name);
   const stop = await execFileAsync('bash', [script('stop.sh')], { cwd: REPO_ROOT, timeout: 120_000 });
   if (/not running/.test(stop.stdout + stop.stderr)) {
-    throw new Error(`${service} of ${process.env.KEYSCOPE_RUN_DIR ?? '.run'} is not running here: the stack's own ${service} is needed to restart it (npm run stack:up)`);
+    throw new Error(
+      `${service} of ${process.env.KEYSCOPE_RUN_DIR ?? '.run'} is not running here: the stack's own ${service} is needed to restart it (npm run stack:up)`,
+    );
   }
   const downMs = Math.round(performance.now() - started);
   await execFileAsync('bash', [script('start.sh')], { cwd: REPO_ROOT, timeout: 300_000 });

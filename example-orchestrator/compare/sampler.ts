@@ -27,7 +27,10 @@ export class ProcessSampler {
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
 
-  constructor(private readonly processes: () => ProcessInfo[], private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly processes: () => ProcessInfo[],
+    private readonly intervalMs = 1000,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => {
@@ -47,7 +50,14 @@ export class ProcessSampler {
       this.processes().map(async (info) => {
         if (info.pid === undefined) return;
         const id = `${info.name}#${info.pid}`;
-        const incarnation = this.incarnations.get(id) ?? { name: info.name, role: info.role, pid: info.pid, samples: [], cpuBaselineMs: undefined, cpuMs: 0 };
+        const incarnation = this.incarnations.get(id) ?? {
+          name: info.name,
+          role: info.role,
+          pid: info.pid,
+          samples: [],
+          cpuBaselineMs: undefined,
+          cpuMs: 0,
+        };
         this.incarnations.set(id, incarnation);
         const cpuMs = readCpuMs(info.pid);
         if (cpuMs !== undefined) {
@@ -85,7 +95,9 @@ export class ProcessSampler {
   }
 
   stalledKeyAges(): Array<{ key: string; maxAgeSeconds: number }> {
-    return [...this.stalledKeys.entries()].map(([key, maxAgeSeconds]) => ({ key, maxAgeSeconds })).sort((a, b) => b.maxAgeSeconds - a.maxAgeSeconds);
+    return [...this.stalledKeys.entries()]
+      .map(([key, maxAgeSeconds]) => ({ key, maxAgeSeconds }))
+      .sort((a, b) => b.maxAgeSeconds - a.maxAgeSeconds);
   }
 }
 

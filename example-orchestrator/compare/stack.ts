@@ -80,11 +80,20 @@ export async function missingServices(target: StackEndpoints): Promise<{ require
 export async function ensureStack(target: StackEndpoints, start: boolean, log: (line: string) => void): Promise<void> {
   let missing = await missingServices(target);
   if (missing.required.length === 0 && (missing.optional.length === 0 || !start)) {
-    log(missing.optional.length === 0 ? 'stack: running' : `stack: ${missing.optional.join(', ')} not reachable; traces and dashboards will be missing`);
+    log(
+      missing.optional.length === 0
+        ? 'stack: running'
+        : `stack: ${missing.optional.join(', ')} not reachable; traces and dashboards will be missing`,
+    );
     return;
   }
-  if (!start) throw new Error(`${missing.required.join(' and ')} not reachable (${target.pulsarUrl}, ${target.redisUrl}); start the stack with npm run stack:up, or drop --no-stack`);
-  log(`stack: ${[...missing.required, ...missing.optional].join(', ')} not running; starting it with npm run stack:up (the first run builds for several minutes)`);
+  if (!start)
+    throw new Error(
+      `${missing.required.join(' and ')} not reachable (${target.pulsarUrl}, ${target.redisUrl}); start the stack with npm run stack:up, or drop --no-stack`,
+    );
+  log(
+    `stack: ${[...missing.required, ...missing.optional].join(', ')} not running; starting it with npm run stack:up (the first run builds for several minutes)`,
+  );
   const code = await new Promise<number | null>((done, fail) => {
     const child = spawn('npm', ['run', '--silent', 'stack:up'], { cwd: REPO_ROOT, stdio: 'inherit' });
     child.once('error', fail);

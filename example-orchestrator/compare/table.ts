@@ -18,10 +18,16 @@ const COLUMNS: Array<[string, (m: ModeResult) => string]> = [
 export function formatTable(modes: readonly ModeResult[]): string {
   const cells = modes.map((mode) => COLUMNS.map(([, value]) => value(mode)));
   const widths = COLUMNS.map(([title], i) => Math.max(title.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(COLUMNS.map(([title]) => title)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 export function formatTargets(report: ComparisonReport): string {
-  return report.targets.map((target) => `${target.passed ? 'PASS' : 'MISS'}  ${target.name}: ${target.measured}  (${target.detail})`).join('\n');
+  return report.targets
+    .map((target) => `${target.passed ? 'PASS' : 'MISS'}  ${target.name}: ${target.measured}  (${target.detail})`)
+    .join('\n');
 }

@@ -20,11 +20,18 @@ export async function findTrace(jaegerUrl: string, subscriberId: string, runId: 
   }
   const search = `${base}/search?service=${encodeURIComponent(service)}&tags=${encodeURIComponent(tags)}&lookback=2h&limit=20`;
   try {
-    const response = await fetch(`${base}/api/traces?service=${encodeURIComponent(service)}&tags=${encodeURIComponent(tags)}&lookback=2h&limit=20`, { signal: AbortSignal.timeout(5000) });
-    const body = (await response.json()) as { data?: Array<{ traceID: string; spans: Array<{ tags: Array<{ key: string; value: unknown }> }> }> };
+    const response = await fetch(
+      `${base}/api/traces?service=${encodeURIComponent(service)}&tags=${encodeURIComponent(tags)}&lookback=2h&limit=20`,
+      { signal: AbortSignal.timeout(5000) },
+    );
+    const body = (await response.json()) as {
+      data?: Array<{ traceID: string; spans: Array<{ tags: Array<{ key: string; value: unknown }> }> }>;
+    };
     // Prefer a trace of this run (the topic names carry the run id).
     const traces = body.data ?? [];
-    const ofRun = traces.find((trace) => trace.spans.some((span) => span.tags.some((tag) => typeof tag.value === 'string' && tag.value.includes(runId))));
+    const ofRun = traces.find((trace) =>
+      trace.spans.some((span) => span.tags.some((tag) => typeof tag.value === 'string' && tag.value.includes(runId))),
+    );
     const traceId = (ofRun ?? traces[0])?.traceID;
     if (traceId !== undefined) return { subscriberId, traceId, url: `${base}/trace/${traceId}` };
   } catch {

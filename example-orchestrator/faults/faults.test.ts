@@ -11,7 +11,9 @@ const load: LoadOptions = { ...DEFAULT_LOAD, subscribers: 500, ratePerSecond: 20
 
 describe('fault schedule', () => {
   it('parses the inline form with times in s, ms and % and fills defaults', () => {
-    const faults = parseFaultSchedule('kill@20s:process=1:restartAfter=500ms, slow@50%:ms=2000, poison@1500ms:key=sub-00007:count=2, broker-restart@60%');
+    const faults = parseFaultSchedule(
+      'kill@20s:process=1:restartAfter=500ms, slow@50%:ms=2000, poison@1500ms:key=sub-00007:count=2, broker-restart@60%',
+    );
     expect(faults).toEqual([
       { kind: 'kill', at: { ms: 20_000 }, process: 1, restartAfterMs: 500 },
       { kind: 'slow', at: { share: 0.5 }, key: 'hot', delayMs: 2000, count: 2 },
@@ -25,12 +27,20 @@ describe('fault schedule', () => {
     expect(parseFaultSchedule('none')).toEqual([]);
     for (const name of Object.keys(FAULT_PRESETS)) expect(() => parseFaultSchedule(name)).not.toThrow();
     expect(parseFaultSchedule('safe').map((fault) => fault.kind)).not.toContain('broker-restart');
-    expect(new Set(parseFaultSchedule('all').map((fault) => fault.kind))).toEqual(new Set(['kill', 'add-consumer', 'slow', 'poison', 'broker-restart', 'redis-restart']));
+    expect(new Set(parseFaultSchedule('all').map((fault) => fault.kind))).toEqual(
+      new Set(['kill', 'add-consumer', 'slow', 'poison', 'broker-restart', 'redis-restart']),
+    );
   });
 
   it('reads a JSON file', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'faults-')), 'schedule.json');
-    writeFileSync(path, JSON.stringify([{ kind: 'add-consumer', at: '10s' }, { kind: 'kill', at: '30%', process: 2 }]));
+    writeFileSync(
+      path,
+      JSON.stringify([
+        { kind: 'add-consumer', at: '10s' },
+        { kind: 'kill', at: '30%', process: 2 },
+      ]),
+    );
     expect(parseFaultSchedule(path)).toEqual([
       { kind: 'add-consumer', at: { ms: 10_000 } },
       { kind: 'kill', at: { share: 0.3 }, process: 2, restartAfterMs: 3000 },
@@ -55,13 +65,17 @@ describe('fault plan', () => {
     expect(plan.switches.slow).toHaveLength(2);
     expect(plan.switches.slow.every((entry) => entry.subscriberId === hotKeys[0] && entry.delayMs === 1500)).toBe(true);
     expect(plan.switches.poison).toEqual([{ subscriberId: hotKeys[1], seq: expect.any(Number) }]);
-    const slowEvents = [...planLoad(load)].filter((e) => plan.switches.slow.some((s) => s.subscriberId === e.subscriberId && s.seq === e.seq));
+    const slowEvents = [...planLoad(load)].filter((e) =>
+      plan.switches.slow.some((s) => s.subscriberId === e.subscriberId && s.seq === e.seq),
+    );
     expect(slowEvents.every((e) => e.atMs >= 4000)).toBe(true);
     expect(plan.steps.map((step) => step.kind)).toEqual(['kill', 'restart', 'slow', 'poison']);
     expect(plan.steps[1]?.atMs).toBe(3000);
     const again = planFaults(faults, planLoad(load), load.durationMs, hotKeys);
     expect(again.switches).toEqual(plan.switches);
-    expect(again.steps.map(({ atMs, kind, detail }) => ({ atMs, kind, detail }))).toEqual(plan.steps.map(({ atMs, kind, detail }) => ({ atMs, kind, detail })));
+    expect(again.steps.map(({ atMs, kind, detail }) => ({ atMs, kind, detail }))).toEqual(
+      plan.steps.map(({ atMs, kind, detail }) => ({ atMs, kind, detail })),
+    );
   });
 
   it('refuses a fault past the end or on a key with no events left', () => {
@@ -74,17 +88,26 @@ describe('fault plan', () => {
 describe('fault runner', () => {
   it('runs the steps in time order, logs each with its time, and goes on after a failing step', async () => {
     const calls: string[] = [];
+    const record = (call: string, detail: string) => {
+      calls.push(call);
+      return detail;
+    };
     const target: FaultTarget = {
-      killOrchestrator: async (index) => (calls.push(`kill ${index}`), `pid ${100 + index}`),
-      restartOrchestrator: async (index) => (calls.push(`restart ${index}`), `pid ${200 + index}`),
-      addConsumer: async () => (calls.push('add'), 'orchestrator-3'),
+      killOrchestrator: async (index) => record(`kill ${index}`, `pid ${100 + index}`),
+      restartOrchestrator: async (index) => record(`restart ${index}`, `pid ${200 + index}`),
+      addConsumer: async () => record('add', 'orchestrator-3'),
       restartBroker: async () => {
         calls.push('broker');
         throw new Error('broker did not come back');
       },
-      restartRedis: async () => (calls.push('redis'), 'redis back'),
+      restartRedis: async () => record('redis', 'redis back'),
     };
-    const plan = planFaults(parseFaultSchedule('kill@50ms:process=1:restartAfter=100ms,broker-restart@80ms,redis-restart@200ms,add-consumer@10ms'), [], 1000, []);
+    const plan = planFaults(
+      parseFaultSchedule('kill@50ms:process=1:restartAfter=100ms,broker-restart@80ms,redis-restart@200ms,add-consumer@10ms'),
+      [],
+      1000,
+      [],
+    );
     const records = await runFaults(plan, target, { startedAt: performance.now() });
     expect(calls).toEqual(['add', 'kill 1', 'broker', 'restart 1', 'redis']);
     expect(records.map((r) => r.kind)).toEqual(['add-consumer', 'kill', 'broker-restart', 'restart', 'redis-restart']);

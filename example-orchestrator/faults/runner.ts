@@ -53,10 +53,20 @@ export interface FaultPlan {
  *
  * @param hotKeys subscriber ids by popularity, hottest first (key=hot, hot2, ...)
  */
-export function planFaults(faults: readonly FaultSpec[], events: Iterable<PlannedEvent>, durationMs: number, hotKeys: readonly string[]): FaultPlan {
+export function planFaults(
+  faults: readonly FaultSpec[],
+  events: Iterable<PlannedEvent>,
+  durationMs: number,
+  hotKeys: readonly string[],
+): FaultPlan {
   const switches: FaultSwitchFile = { slow: [], poison: [] };
   const steps: TimelineStep[] = [];
-  const keyed: Array<{ fault: Extract<FaultSpec, { kind: 'slow' | 'poison' }>; atMs: number; subscriberId: string; picked: PlannedEvent[] }> = [];
+  const keyed: Array<{
+    fault: Extract<FaultSpec, { kind: 'slow' | 'poison' }>;
+    atMs: number;
+    subscriberId: string;
+    picked: PlannedEvent[];
+  }> = [];
   for (const fault of faults) {
     const atMs = faultTimeMs(fault.at, durationMs);
     if (atMs >= durationMs) throw new FaultScheduleError(`fault ${fault.kind} at ${atMs} ms is not inside the ${durationMs} ms run`);
@@ -83,13 +93,17 @@ export function planFaults(faults: readonly FaultSpec[], events: Iterable<Planne
   if (keyed.length > 0) {
     for (const event of events) {
       for (const entry of keyed) {
-        if (entry.picked.length < entry.fault.count && event.subscriberId === entry.subscriberId && event.atMs >= entry.atMs) entry.picked.push(event);
+        if (entry.picked.length < entry.fault.count && event.subscriberId === entry.subscriberId && event.atMs >= entry.atMs)
+          entry.picked.push(event);
       }
     }
   }
   for (const { fault, subscriberId, picked } of keyed) {
     const first = picked[0];
-    if (first === undefined) throw new FaultScheduleError(`fault ${fault.kind}: ${subscriberId} has no event after ${fault.kind}'s time; pick a busier key (key=hot)`);
+    if (first === undefined)
+      throw new FaultScheduleError(
+        `fault ${fault.kind}: ${subscriberId} has no event after ${fault.kind}'s time; pick a busier key (key=hot)`,
+      );
     const seqs = picked.map((event) => event.seq);
     if (fault.kind === 'slow') {
       for (const event of picked) switches.slow.push({ subscriberId, seq: event.seq, delayMs: fault.delayMs });
@@ -117,7 +131,11 @@ function resolveKey(key: string, hotKeys: readonly string[]): string {
  * long, like a broker restart, delays the next one; the log shows when each
  * really happened). A failing step is logged and the run goes on.
  */
-export async function runFaults(plan: FaultPlan, target: FaultTarget, options: { startedAt: number; signal?: AbortSignal; onFault?(record: FaultRecord): void }): Promise<FaultRecord[]> {
+export async function runFaults(
+  plan: FaultPlan,
+  target: FaultTarget,
+  options: { startedAt: number; signal?: AbortSignal; onFault?(record: FaultRecord): void },
+): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   const now = () => performance.now() - options.startedAt;
   for (const step of plan.steps) {

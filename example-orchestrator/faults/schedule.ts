@@ -67,10 +67,12 @@ function parseInline(text: string): FaultSpec[] {
     const parameters: Record<string, string> = {};
     for (const pair of pairs) {
       const [name, value] = pair.split('=');
-      if (name === undefined || value === undefined || name === '') throw new FaultScheduleError(`fault "${item}": parameters are name=value, got "${pair}"`);
+      if (name === undefined || value === undefined || name === '')
+        throw new FaultScheduleError(`fault "${item}": parameters are name=value, got "${pair}"`);
       parameters[name] = value;
     }
-    if (at === undefined) throw new FaultScheduleError(`fault "${item}": give its time as kind@time, e.g. ${kind || 'kill'}@30% or ${kind || 'kill'}@20s`);
+    if (at === undefined)
+      throw new FaultScheduleError(`fault "${item}": give its time as kind@time, e.g. ${kind || 'kill'}@30% or ${kind || 'kill'}@20s`);
     return toSpec(item, kind, at, parameters);
   });
 }
@@ -84,7 +86,8 @@ function parseJsonFile(path: string): FaultSpec[] {
   }
   if (!Array.isArray(parsed)) throw new FaultScheduleError(`${path}: a fault schedule file holds a JSON array of faults`);
   return parsed.map((entry: unknown, i) => {
-    if (typeof entry !== 'object' || entry === null) throw new FaultScheduleError(`${path}[${i}]: each fault is an object with "kind" and "at"`);
+    if (typeof entry !== 'object' || entry === null)
+      throw new FaultScheduleError(`${path}[${i}]: each fault is an object with "kind" and "at"`);
     const { kind, at, ...rest } = entry as Record<string, unknown>;
     const parameters = Object.fromEntries(Object.entries(rest).map(([name, value]) => [name, String(value)]));
     return toSpec(`${path}[${i}]`, String(kind), String(at), parameters);
@@ -106,7 +109,8 @@ function toSpec(where: string, kind: string, atText: string, parameters: Record<
     const raw = parameters[name];
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new FaultScheduleError(`fault "${where}": ${name} must be an integer >= ${min}, got ${raw}`);
+    if (!Number.isInteger(value) || value < min)
+      throw new FaultScheduleError(`fault "${where}": ${name} must be an integer >= ${min}, got ${raw}`);
     return value;
   };
   const duration = (name: string, fallbackMs: number): number => {

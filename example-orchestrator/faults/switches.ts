@@ -49,9 +49,12 @@ export class FaultSwitches {
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new Error(`cannot read the fault switch file ${path} (${FAULT_FILE_ENV}): ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `cannot read the fault switch file ${path} (${FAULT_FILE_ENV}): ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
-    if (!isSwitchFile(parsed)) throw new Error(`${path} (${FAULT_FILE_ENV}) is not a fault switch file: expected { "slow": [...], "poison": [...] }`);
+    if (!isSwitchFile(parsed))
+      throw new Error(`${path} (${FAULT_FILE_ENV}) is not a fault switch file: expected { "slow": [...], "poison": [...] }`);
     return new FaultSwitches(parsed);
   }
 

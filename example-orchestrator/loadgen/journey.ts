@@ -5,11 +5,22 @@ type Phase = 'new' | 'browsing' | 'cart' | 'checkout';
 
 /** The next step of one phase: [event type, probability] pairs summing to 1. */
 const STEPS: Record<Exclude<Phase, 'new'>, ReadonlyArray<readonly [SubscriberEventType, number]>> = {
-  browsing: [['product_viewed', 0.6], ['cart_updated', 0.4]],
+  browsing: [
+    ['product_viewed', 0.6],
+    ['cart_updated', 0.4],
+  ],
   // Some carts are left for a while (product views) or for good: that is
   // what the abandoned-cart reminder is for.
-  cart: [['cart_updated', 0.25], ['product_viewed', 0.3], ['checkout_started', 0.45]],
-  checkout: [['order_placed', 0.7], ['cart_updated', 0.2], ['product_viewed', 0.1]],
+  cart: [
+    ['cart_updated', 0.25],
+    ['product_viewed', 0.3],
+    ['checkout_started', 0.45],
+  ],
+  checkout: [
+    ['order_placed', 0.7],
+    ['cart_updated', 0.2],
+    ['product_viewed', 0.1],
+  ],
 };
 
 /** US time zones (standard time), minutes from UTC: quiet hours are local. */
@@ -56,7 +67,12 @@ export class SubscriberJourney {
     const type = this.nextType(random);
     switch (type) {
       case 'subscribed':
-        return { ...base, type, utcOffsetMinutes: this.utcOffsetMinutes, ...(this.channels === undefined ? {} : { channels: this.channels }) };
+        return {
+          ...base,
+          type,
+          utcOffsetMinutes: this.utcOffsetMinutes,
+          ...(this.channels === undefined ? {} : { channels: this.channels }),
+        };
       case 'product_viewed':
         return { ...base, type, productId: `p-${random.int(CATALOG_SIZE)}` };
       case 'cart_updated':

@@ -10,7 +10,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Counter, Gauge } from 'prom-client';
-import { Keyscope, WebSocketClient } from 'pulsar-keyscope';
+import { Keyscope } from 'pulsar-keyscope';
+import { WebSocketClient } from 'pulsar-keyscope/websocket';
 import { simTimeAt } from '../domain/clock.js';
 import { RUN_FILES } from '../domain/records.js';
 import { readRunInfo } from '../modes/run-info.js';
@@ -63,14 +64,24 @@ async function main(): Promise<void> {
     metricsHost: run.metricsHost,
     metricsPort: Number(values['metrics-port']),
   });
-  const published = new Counter({ name: 'loadgen_events_published_total', help: 'Events the broker confirmed', registers: [telemetry.registry] });
+  const published = new Counter({
+    name: 'loadgen_events_published_total',
+    help: 'Events the broker confirmed',
+    registers: [telemetry.registry],
+  });
   const failed = new Counter({ name: 'loadgen_send_failures_total', help: 'Sends that failed', registers: [telemetry.registry] });
-  const behind = new Gauge({ name: 'loadgen_behind_seconds', help: 'How far the publisher is behind its schedule', registers: [telemetry.registry] });
+  const behind = new Gauge({
+    name: 'loadgen_behind_seconds',
+    help: 'How far the publisher is behind its schedule',
+    registers: [telemetry.registry],
+  });
   const keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
   const client = keyscope.instrumentClient(new WebSocketClient({ serviceUrl: run.pulsarUrl }));
   const producer = await client.createProducer({ topic: run.topics.events, blockIfQueueFull: true, sendTimeoutMs: 120_000 });
   const summary = summarizeLoad(load, 3);
-  console.log(`loadgen: ${summary.events} events over ${load.durationMs / 1000} s to ${run.topics.events}; /metrics on ${telemetry.metricsUrl}`);
+  console.log(
+    `loadgen: ${summary.events} events over ${load.durationMs / 1000} s to ${run.topics.events}; /metrics on ${telemetry.metricsUrl}`,
+  );
 
   const controller = new AbortController();
   process.once('SIGTERM', () => controller.abort());
@@ -93,7 +104,11 @@ async function main(): Promise<void> {
     published.inc(stats.acknowledged - reported);
     reported = stats.acknowledged;
     behind.set(stats.behindMs / 1000);
-    progress.update(stats.elapsedMs, { published: stats.published, done: stats.acknowledged, note: stats.behindMs > 1000 ? `${(stats.behindMs / 1000).toFixed(1)} s behind` : '' });
+    progress.update(stats.elapsedMs, {
+      published: stats.published,
+      done: stats.acknowledged,
+      note: stats.behindMs > 1000 ? `${(stats.behindMs / 1000).toFixed(1)} s behind` : '',
+    });
   }, 500);
   const stats = await publisher.run();
   clearInterval(ticker);

@@ -55,8 +55,16 @@ export function validateLoadOptions(options: LoadOptions): LoadOptions {
   const check = (name: keyof LoadOptions, ok: boolean, rule: string) => {
     if (!ok) throw new LoadOptionsError(`load option ${name} must be ${rule}, got ${String(options[name])}`);
   };
-  check('subscribers', Number.isInteger(options.subscribers) && options.subscribers >= 1 && options.subscribers <= 10_000_000, 'an integer from 1 to 10,000,000');
-  check('ratePerSecond', Number.isFinite(options.ratePerSecond) && options.ratePerSecond > 0 && options.ratePerSecond <= 100_000, 'a number above 0 and at most 100,000');
+  check(
+    'subscribers',
+    Number.isInteger(options.subscribers) && options.subscribers >= 1 && options.subscribers <= 10_000_000,
+    'an integer from 1 to 10,000,000',
+  );
+  check(
+    'ratePerSecond',
+    Number.isFinite(options.ratePerSecond) && options.ratePerSecond > 0 && options.ratePerSecond <= 100_000,
+    'a number above 0 and at most 100,000',
+  );
   check('durationMs', Number.isFinite(options.durationMs) && options.durationMs > 0, 'a positive number of milliseconds');
   check('seed', Number.isInteger(options.seed), 'an integer');
   check('skew', Number.isFinite(options.skew) && options.skew >= 0 && options.skew <= 4, 'a number from 0 to 4');

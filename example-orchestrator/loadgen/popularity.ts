@@ -19,7 +19,7 @@ export class Popularity {
     this.cumulative = new Float64Array(subscribers);
     let total = 0;
     for (let rank = 0; rank < subscribers; rank += 1) {
-      total += 1 / Math.pow(rank + 1, exponent);
+      total += 1 / (rank + 1) ** exponent;
       this.cumulative[rank] = total;
     }
     for (let rank = 0; rank < subscribers; rank += 1) this.cumulative[rank] = (this.cumulative[rank] ?? 0) / total;

@@ -60,7 +60,7 @@ export class LoadPublisher {
         while (this.inFlight >= maxInFlight) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
         this.stats.behindMs = Math.max(0, performance.now() - this.startedAt - event.atMs);
         this.send(event, log);
-        if (log !== undefined && log.writableNeedDrain) await once(log, 'drain');
+        if (log?.writableNeedDrain) await once(log, 'drain');
       }
       while (this.inFlight > 0) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
       await this.options.producer.flush();
