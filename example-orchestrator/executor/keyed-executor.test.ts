@@ -207,6 +207,25 @@ describe('KeyedExecutor', () => {
     expect(instance.inFlight).toBe(0);
   });
 
+  it('hands a message back at once, without retries, when handBack says so, and frees its key', async () => {
+    const handedBack: string[] = [];
+    const attempts: string[] = [];
+    const { instance, done } = executor({
+      handle: async (item) => {
+        attempts.push(item);
+        if (item === 'a:2') throw new Error('too early');
+      },
+      handBack: (error) => error instanceof Error && error.message === 'too early',
+      onAbandon: (item) => handedBack.push(item),
+    });
+    await instance.submit('a', 'a:2');
+    await instance.submit('a', 'a:1');
+    await instance.idle();
+    expect(handedBack).toEqual(['a:2']);
+    expect(attempts).toEqual(['a:2', 'a:1']);
+    expect(done).toEqual(['a:1']);
+  });
+
   it('rejects bounds that would make it unbounded or stuck', () => {
     expect(() => executor({ handle: async () => {}, maxInFlight: 0 })).toThrow(/maxInFlight/);
     expect(() => executor({ handle: async () => {}, maxKeyDepth: 1.5 })).toThrow(/maxKeyDepth/);

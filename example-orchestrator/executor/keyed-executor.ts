@@ -58,8 +58,15 @@ export interface KeyedExecutorOptions<T> {
   onDone(item: T, info: SettledInfo): Promise<void> | void;
   /** The message failed maxAttempts times: dead-letter it and settle it. A throw here goes to onAbandon. */
   onDeadLetter(item: T, error: unknown, info: SettledInfo): Promise<void>;
-  /** Dead-lettering failed too: give the message back (e.g. nack) so the broker redelivers it. */
+  /** Give the message back (e.g. nack) so the broker redelivers it: when dead-lettering failed too, or when `handBack` says so. */
   onAbandon?(item: T, error: unknown, info: SettledInfo): void;
+  /**
+   * true: this error hands the message back to the broker (onAbandon) at
+   * once, without retries, freeing its key; e.g. an event that arrived
+   * before its predecessor on a Shared subscription, when the predecessor
+   * may be queued behind it.
+   */
+  handBack?(error: unknown): boolean;
   onRetry?(item: T, error: unknown, info: TaskInfo & { delayMs: number }): void;
   onStalled?(item: T, info: { key: string; runningMs: number }): void;
   clock?: ExecutorClock;
@@ -193,6 +200,10 @@ export class KeyedExecutor<T> {
       try {
         await options.handle(entry.item, { key, attempt });
       } catch (error) {
+        if (options.handBack?.(error) === true) {
+          safely(() => options.onAbandon?.(entry.item, error, settled(attempt)));
+          return;
+        }
         if (attempt < options.maxAttempts) {
           const delayMs = Math.max(0, options.retryDelayMs(attempt, error));
           safely(() => options.onRetry?.(entry.item, error, { key, attempt, delayMs }));

@@ -45,6 +45,8 @@ runMain(
       subscriptionType: traits.subscriptionType,
       consumerName: name,
       subscriptionInitialPosition: 'Earliest',
+      // An event handed back because it came before its predecessor (shared_redis_lock) returns quickly.
+      nAckRedeliverTimeoutMs: 200,
       // Bounded prefetch: the executor's maxInFlight is the real bound.
       receiverQueueSize: Math.min(1000, Math.max(10, run.executor.maxInFlight)),
     } as Parameters<typeof pulsar.client.subscribe>[0]);

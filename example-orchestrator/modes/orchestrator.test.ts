@@ -193,22 +193,21 @@ describe('Orchestrator', () => {
     expect(outbound.sent).toHaveLength(1);
   });
 
-  it('with enforceSequence, an event ahead of its predecessor waits (retried) until the predecessor is applied', async () => {
+  it('with enforceSequence, an event ahead of its predecessor waits, then goes back to the broker; never applied first', async () => {
     const { consumer, store, orchestrator } = setup('shared_redis_lock');
     const lease = { acquire: async (subscriberId: string) => ({ subscriberId, token: 't', fence: store.nextFence(subscriberId), waitedMs: 0, contended: 0, acquiredAt: performance.now() }), release: async () => true };
     const withLock = new Orchestrator({ ...(orchestrator as unknown as { deps: ConstructorParameters<typeof Orchestrator>[0] }).deps, lock: lease });
     running.push(withLock);
-    consumer.queue.push(message(event('s-1', 2, { type: 'product_viewed', productId: 'p' }), 's-1'));
     withLock.start();
-    await until(() => withLock.stats().retries >= 1, 'a retry');
+    const early = message(event('s-1', 2, { type: 'product_viewed', productId: 'p' }), 's-1');
+    consumer.queue.push(early);
+    await until(() => consumer.nacked.length === 1, 'the early event handed back');
+    expect(consumer.nacked).toEqual([early.getMessageId().toString()]);
     expect(store.writes).toHaveLength(0);
-    consumer.queue.push(message(event('s-1', 1, { type: 'subscribed', utcOffsetMinutes: -300 }), 's-1'));
-    await until(() => consumer.acked.length + consumer.nacked.length === 2, 'both settled');
-    // With maxAttempts 3 and tiny backoffs the early event may have been dead-lettered before its predecessor arrived:
-    // either it was applied after event 1, or it is in the dead letters; never applied before.
-    const applied = store.writes.map((write) => (write.applied.kind === 'event' ? write.applied.seq : 0));
-    expect(applied[0]).toBe(1);
-    if (applied.length === 2) expect(applied[1]).toBe(2);
-    else expect(store.deadLetters.map((record) => record.seq)).toEqual([2]);
+    // The broker redelivers it after its predecessor.
+    consumer.queue.push(message(event('s-1', 1, { type: 'subscribed', utcOffsetMinutes: -300 }), 's-1'), early);
+    await until(() => consumer.acked.length === 2, 'both applied');
+    expect(store.writes.map((write) => (write.applied.kind === 'event' ? write.applied.seq : 0))).toEqual([1, 2]);
+    expect(withLock.stats().counters.handed_back).toBe(1);
   });
 });

@@ -16,8 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumerLike, MessageLike, ProducerLike } from 'pulsar-keyscope';
 import { wallTimeOf } from '../domain/clock.js';
 import { encodeCommand, type SendCommand } from '../domain/commands.js';
-import { decide, type Input } from '../domain/decide.js';
-import { encodeEvent, parseEvent, type MalformedReason, type TimerFiredEvent } from '../domain/events.js';
+import { decide, triggerOf, type Input } from '../domain/decide.js';
+import { encodeEvent, parseEvent, type MalformedReason, type SubscriberEvent, type TimerFiredEvent } from '../domain/events.js';
 import type { AppliedInput, DeadLetterRecord, StateWriteRecord } from '../domain/records.js';
 import { exponentialBackoff, KeyedExecutor, type SettledInfo } from '../executor/keyed-executor.js';
 import type { Lease } from '../store/lock.js';
@@ -57,7 +57,7 @@ export interface OrchestratorDeps {
 
 type Item = { message: MessageLike } & ({ ok: true; input: Input } | { ok: false; reason: MalformedReason; detail: string; subscriberId: string });
 
-/** The predecessor of this event is not applied yet (sequence-enforcing modes): retry later. */
+/** The predecessor of this event is not applied yet (sequence-enforcing modes): hand it back for a redelivery. */
 export class OutOfSequenceError extends Error {
   override readonly name = 'OutOfSequenceError';
 }
@@ -68,6 +68,8 @@ export class FencedWriteError extends Error {
 }
 
 export const DEAD_LETTER_REASON_PROPERTY = 'orchestrator-dead-letter-reason';
+/** How long an event waits in place for its predecessor before the executor retries it. */
+const SEQUENCE_WAIT_MS = 300;
 
 export class Orchestrator {
   private readonly executor: KeyedExecutor<Item>;
@@ -95,13 +97,14 @@ export class Orchestrator {
       onDone: (item, info) => this.settle(item, info),
       onDeadLetter: (item, error, info) => this.deadLetterFailed(item, error, info),
       onAbandon: (item, error) => {
-        deps.log(`giving message ${item.message.getMessageId().toString()} back to the broker: ${describe(error)}`);
+        if (error instanceof OutOfSequenceError) this.count('handed_back');
+        else deps.log(`giving message ${item.message.getMessageId().toString()} back to the broker: ${describe(error)}`);
         deps.consumer.negativeAcknowledge(item.message);
       },
-      onRetry: (_item, error) => {
+      handBack: (error) => error instanceof OutOfSequenceError,
+      onRetry: () => {
         this.retries += 1;
         deps.metrics.executorRetries.inc(role);
-        if (error instanceof OutOfSequenceError) deps.metrics.outOfSequence.inc({ mode: deps.run.mode });
       },
       onStalled: (_item, info) => {
         deps.metrics.executorStalled.inc(role);
@@ -157,6 +160,7 @@ export class Orchestrator {
       }
       this.received += 1;
       const item = toItem(message);
+      if (this.deps.traits.enforceSequence && item.ok && item.input.kind === 'event') await this.noteReceived(item.input.event);
       // Keyed by the message key: the key the broker routed by.
       const key = message.getPartitionKey() || (item.ok ? item.input.event.subscriberId : item.subscriberId);
       await this.executor.submit(key, item);
@@ -173,6 +177,7 @@ export class Orchestrator {
     const subscriberId = input.event.subscriberId;
     const mode = { mode: run.mode };
     if (input.kind === 'event' && this.deps.beforeHandle !== undefined) await this.deps.beforeHandle(subscriberId, input.event.seq);
+    if (traits.enforceSequence) await this.awaitTurn(input);
     let lease: Lease | undefined;
     if (lock !== undefined) {
       try {
@@ -188,15 +193,15 @@ export class Orchestrator {
       const stored = await store.read(subscriberId);
       const version = stored?.version ?? 0;
       const lastSeq = stored?.state.lastSeq ?? 0;
-      if (traits.enforceSequence && input.kind === 'event' && input.event.seq > lastSeq + 1) {
-        const skipped = new Set(await store.deadLetteredSeqs(subscriberId));
-        for (let seq = lastSeq + 1; seq < input.event.seq; seq++) {
-          if (!skipped.has(seq)) throw new OutOfSequenceError(`event ${input.event.seq} of ${subscriberId} waits for event ${seq}`);
-        }
+      // Checked again under the lock: the wait above held no lock, so the state may have moved since.
+      if (traits.enforceSequence) {
+        const blocker = await this.blocker(input, lastSeq);
+        if (blocker !== undefined) throw new OutOfSequenceError(`${triggerOf(input)} of ${subscriberId} waits for ${blocker}`);
       }
       const decided = decide(stored?.state, input, run.policy, { stateVersion: version });
       const eventType = input.event.type;
       if (!decided.changed) {
+        if (traits.enforceSequence && input.kind === 'event') await store.forgetReceived(subscriberId, input.event.seq);
         metrics.events.inc({ ...mode, type: eventType, result: decided.skipped ?? 'unchanged' });
         this.count(decided.skipped ?? 'unchanged');
         return;
@@ -236,7 +241,12 @@ export class Orchestrator {
         ...(lease !== undefined ? { fence: lease.fence } : {}),
         writtenAt: Date.now(),
       };
-      const written = await store.write({ state: decided.state, record, ...(lease !== undefined ? { fence: lease.fence } : {}) });
+      const written = await store.write({
+        state: decided.state,
+        record,
+        ...(lease !== undefined ? { fence: lease.fence } : {}),
+        ...(input.kind === 'event' ? { appliedSeq: input.event.seq } : {}),
+      });
       if (!written.ok) {
         metrics.fencingRejections.inc(mode);
         this.count('fenced');
@@ -257,6 +267,56 @@ export class Orchestrator {
         const released = await lock.release(lease).catch(() => false);
         if (!released) metrics.lockFailures.inc({ ...mode, reason: 'lease_expired' });
       }
+    }
+  }
+
+  /**
+   * Sequence-enforcing modes: an event waits for every earlier event of its
+   * subscriber to be applied (or dead-lettered); a timer waits for every
+   * event received with an earlier event time. Shared hands a subscriber's
+   * messages to any consumer in any order, so this is what restores the
+   * order the lock alone does not give. Polls the store without the lock
+   * (its holder may be applying the predecessor right now), at most
+   * SEQUENCE_WAIT_MS; still blocked then, the message goes back to the broker
+   * (nack) and comes again later: its predecessor may be queued behind it in
+   * this very process (a redelivery after a consumer died), and waiting
+   * would block it.
+   */
+  private async awaitTurn(input: Input): Promise<void> {
+    const subscriberId = input.event.subscriberId;
+    const started = performance.now();
+    let counted = false;
+    for (let poll = 0; ; poll++) {
+      const lastSeq = input.kind === 'event' ? ((await this.deps.store.read(subscriberId))?.state.lastSeq ?? 0) : 0;
+      if ((await this.blocker(input, lastSeq)) === undefined) return;
+      if (!counted) {
+        this.deps.metrics.outOfSequence.inc({ mode: this.deps.run.mode });
+        this.count('out_of_sequence');
+        counted = true;
+      }
+      if (performance.now() - started > SEQUENCE_WAIT_MS) return;
+      await sleep(Math.min(20, 2 + poll));
+    }
+  }
+
+  /** What this input still waits for: an earlier event not applied yet; undefined when it may go. */
+  private async blocker(input: Input, lastSeq: number): Promise<string | undefined> {
+    const { store } = this.deps;
+    const subscriberId = input.event.subscriberId;
+    if (input.kind === 'timer') return (await store.receivedBefore(subscriberId, input.event.dueTime)) ? 'an earlier event' : undefined;
+    const seq = input.event.seq;
+    if (seq <= lastSeq + 1) return undefined;
+    const skipped = new Set(await store.deadLetteredSeqs(subscriberId));
+    for (let missing = lastSeq + 1; missing < seq; missing++) if (!skipped.has(missing)) return `event ${missing}`;
+    return undefined;
+  }
+
+  private async noteReceived(event: SubscriberEvent): Promise<void> {
+    try {
+      await this.deps.store.noteReceived(event.subscriberId, event.seq, event.eventTime);
+    } catch (error) {
+      // Only timers' patience depends on it; the event itself is handled either way.
+      this.deps.log(`could not note event ${event.seq} of ${event.subscriberId} as received: ${describe(error)}`);
     }
   }
 

@@ -5,6 +5,7 @@ export function runKeys(prefix: string) {
     lock: (subscriberId: string) => `${prefix}lock:${subscriberId}`,
     fence: (subscriberId: string) => `${prefix}fence:${subscriberId}`,
     deadLetteredSeqs: (subscriberId: string) => `${prefix}dlseq:${subscriberId}`,
+    received: (subscriberId: string) => `${prefix}received:${subscriberId}`,
     writes: `${prefix}writes`,
     deadLetters: `${prefix}dead-letters`,
   };

@@ -6,6 +6,7 @@ import type { StateStore, StoredState, WriteRequest, WriteResult } from './store
 export class MemoryStore implements StateStore {
   private readonly states = new Map<string, StoredState>();
   private readonly fences = new Map<string, number>();
+  private readonly received = new Map<string, Map<number, number>>();
   readonly writes: StateWriteRecord[] = [];
   readonly deadLetters: DeadLetterRecord[] = [];
 
@@ -20,6 +21,7 @@ export class MemoryStore implements StateStore {
       return { ok: false, reason: 'fenced', currentFence: String(this.fences.get(id) ?? '') };
     }
     this.states.set(id, { version: request.record.toVersion, state: cloneState(request.state) });
+    if (request.appliedSeq !== undefined) this.received.get(id)?.delete(request.appliedSeq);
     this.writes.push(structuredClone(request.record));
     return { ok: true };
   }
@@ -33,6 +35,21 @@ export class MemoryStore implements StateStore {
 
   async recordDeadLetter(record: DeadLetterRecord): Promise<void> {
     this.deadLetters.push(record);
+    if (record.seq !== undefined) this.received.get(record.subscriberId)?.delete(record.seq);
+  }
+
+  async noteReceived(subscriberId: string, seq: number, eventTime: number): Promise<void> {
+    const received = this.received.get(subscriberId) ?? new Map<number, number>();
+    received.set(seq, eventTime);
+    this.received.set(subscriberId, received);
+  }
+
+  async forgetReceived(subscriberId: string, seq: number): Promise<void> {
+    this.received.get(subscriberId)?.delete(seq);
+  }
+
+  async receivedBefore(subscriberId: string, time: number): Promise<boolean> {
+    return [...(this.received.get(subscriberId)?.values() ?? [])].some((eventTime) => eventTime < time);
   }
 
   async deadLetteredSeqs(subscriberId: string): Promise<number[]> {

@@ -20,6 +20,7 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'r', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[6] ~= '' then redis.call('ZREM', KEYS[4], ARGV[6]) end
 return {1, ''}
 `);
 
@@ -29,6 +30,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if ARGV[2] ~= '' then
   redis.call('SADD', KEYS[2], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[2])
 end
 return 1
 `);
@@ -60,8 +62,15 @@ export class RedisStore implements StateStore {
     const stored: { version: number; state: SubscriberState } = { version: request.record.toVersion, state: request.state };
     const [ok, current] = await WRITE.run<[number, string]>(
       this.redis,
-      [this.keys.state(id), this.keys.writes, this.keys.fence(id)],
-      [JSON.stringify(stored), JSON.stringify(request.record), request.fence === undefined ? '' : String(request.fence), String(RUN_KEY_TTL_MS), String(MAX_STREAM_RECORDS)],
+      [this.keys.state(id), this.keys.writes, this.keys.fence(id), this.keys.received(id)],
+      [
+        JSON.stringify(stored),
+        JSON.stringify(request.record),
+        request.fence === undefined ? '' : String(request.fence),
+        String(RUN_KEY_TTL_MS),
+        String(MAX_STREAM_RECORDS),
+        request.appliedSeq === undefined ? '' : String(request.appliedSeq),
+      ],
     );
     return ok === 1 ? { ok: true } : { ok: false, reason: 'fenced', currentFence: current };
   }
@@ -69,7 +78,7 @@ export class RedisStore implements StateStore {
   async recordDeadLetter(record: DeadLetterRecord): Promise<void> {
     await DEAD_LETTER.run<number>(
       this.redis,
-      [this.keys.deadLetters, this.keys.deadLetteredSeqs(record.subscriberId)],
+      [this.keys.deadLetters, this.keys.deadLetteredSeqs(record.subscriberId), this.keys.received(record.subscriberId)],
       [JSON.stringify(record), record.seq === undefined || record.subscriberId === '' ? '' : String(record.seq), String(RUN_KEY_TTL_MS), String(MAX_STREAM_RECORDS)],
     );
   }
@@ -77,6 +86,21 @@ export class RedisStore implements StateStore {
   async deadLetteredSeqs(subscriberId: string): Promise<number[]> {
     const members = await this.redis.sendCommand<string[]>(['SMEMBERS', this.keys.deadLetteredSeqs(subscriberId)]);
     return members.map(Number);
+  }
+
+  async noteReceived(subscriberId: string, seq: number, eventTime: number): Promise<void> {
+    const key = this.keys.received(subscriberId);
+    await this.redis.sendCommand(['ZADD', key, String(eventTime), String(seq)]);
+    await this.redis.sendCommand(['PEXPIRE', key, String(RUN_KEY_TTL_MS)]);
+  }
+
+  async forgetReceived(subscriberId: string, seq: number): Promise<void> {
+    await this.redis.sendCommand(['ZREM', this.keys.received(subscriberId), String(seq)]);
+  }
+
+  async receivedBefore(subscriberId: string, time: number): Promise<boolean> {
+    const found = await this.redis.sendCommand<string[]>(['ZRANGE', this.keys.received(subscriberId), '-inf', `(${time}`, 'BYSCORE', 'LIMIT', '0', '1']);
+    return found.length > 0;
   }
 
   writeRecords(): AsyncIterable<StateWriteRecord[]> {

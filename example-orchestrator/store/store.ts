@@ -19,6 +19,8 @@ export interface StoredState {
 
 export interface WriteRequest {
   state: SubscriberState;
+  /** The write applies this received event (its seq leaves the received-not-applied set). */
+  appliedSeq?: number;
   /** `toVersion` is the version the state gets. */
   record: StateWriteRecord;
   /** shared_redis_lock: the write succeeds only while this is still the subscriber's latest fencing token. */
@@ -33,6 +35,16 @@ export interface StateStore {
   recordDeadLetter(record: DeadLetterRecord): Promise<void>;
   /** Sequence numbers of the subscriber's events that were dead-lettered. */
   deadLetteredSeqs(subscriberId: string): Promise<number[]>;
+  /**
+   * Sequence-enforcing modes: notes an event received by some consumer and
+   * not applied yet, so that a timer due after it waits for it. It leaves the
+   * set when a write applies it, when it is dead-lettered, or through
+   * `forgetReceived` (a duplicate).
+   */
+  noteReceived(subscriberId: string, seq: number, eventTime: number): Promise<void>;
+  forgetReceived(subscriberId: string, seq: number): Promise<void>;
+  /** Is an event received and not applied whose event time is before `time`? */
+  receivedBefore(subscriberId: string, time: number): Promise<boolean>;
   /** Every state write record, in write order (for the oracle's export). */
   writeRecords(): AsyncIterable<StateWriteRecord[]>;
   deadLetterRecords(): AsyncIterable<DeadLetterRecord[]>;
