@@ -105,6 +105,7 @@ function modeCard(mode: ModeResult): string {
   <div>p50 ${mode.p50Ms.toFixed(0)} ms · p99 ${mode.p99Ms.toFixed(0)} ms</div>
   <div class="${violations === 0 ? 'ok' : 'bad'}">${violations === 0 ? 'no oracle violation' : `${violations.toLocaleString('en-US')} oracle violations`}</div>
   <div><small>${escapeHtml(describeCounts(mode.oracle))}</small></div>
+  ${mode.notes.map((note) => `<div class="note">${escapeHtml(note)}</div>`).join('')}
 </article>`;
 }
 
@@ -173,6 +174,7 @@ h2 { font-size: 18px; margin: 28px 0 10px; }
 .card { background: #fff; border-radius: 8px; border-top: 5px solid; padding: 14px 16px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
 .card h3 { margin: 0 0 6px; font-size: 16px; }
 .card .big { font-size: 30px; font-weight: 600; }
+.note { margin-top: 6px; font-size: 12px; color: #8a4b00; }
 .ok { color: #2e7d32; font-weight: 600; } .bad { color: #c62828; font-weight: 600; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
 figure { margin: 0; background: #fff; border-radius: 8px; padding: 12px 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }

@@ -149,7 +149,7 @@ export function checkTargets(modes: readonly ModeResult[]): TargetCheck[] {
       name: `${safe.mode}: zero oracle violations under the faults`,
       passed: total === 0,
       measured: String(total),
-      detail: total === 0 ? 'clean' : describeCounts(safe.oracle),
+      detail: [total === 0 ? 'clean' : describeCounts(safe.oracle), ...safe.notes].join('; '),
     });
   }
   if (shared !== undefined) {

@@ -155,7 +155,12 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     oracleSubscribers,
     faults,
   });
-  const notes = drained ? [] : [`the backlog did not drain within ${options.drainTimeoutMs / 1000} s after the load`];
+  // Events still queued when the wait ended count as lost_event (and their sends as missing) for the oracle.
+  const notes = drained
+    ? []
+    : [
+        `the backlog did not drain within ${options.drainTimeoutMs / 1000} s after the load: lost_event and missing_send include events still queued`,
+      ];
   const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap(
     (kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [],
   )[0]?.subscriberId;

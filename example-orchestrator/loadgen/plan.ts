@@ -22,7 +22,7 @@ export interface LoadOptions {
 
 export const DEFAULT_LOAD: LoadOptions = {
   subscribers: 10_000,
-  ratePerSecond: 300,
+  ratePerSecond: 100,
   durationMs: 60_000,
   seed: 1,
   skew: 1.0,
