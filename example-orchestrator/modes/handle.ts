@@ -78,6 +78,8 @@ export interface ModeHandle {
   processes(): ProcessInfo[];
   /** Orchestrator processes (index -> info). */
   consumers(): ProcessInfo[];
+  /** Stats summed over every process of a role, those that exited (killed, restarted) included. */
+  totals(role: ProcessRole): ProcessStats;
   /** Signal one orchestrator process (default SIGKILL, i.e. kill -9) and wait until it exited. */
   kill(index: number, signal?: NodeJS.Signals): Promise<void>;
   /** Start orchestrator <index> again (after kill) and wait until it is subscribed. */

@@ -325,7 +325,10 @@ export class Orchestrator {
     await this.deps.consumer.acknowledge(item.message);
     this.acked += 1;
     // Subscriber events settled (timer_fired and malformed messages apart): progress against the event log.
-    if (item.ok && item.input.kind === 'event') this.count('subscriber_events');
+    if (item.ok && item.input.kind === 'event') {
+      this.count('subscriber_events');
+      this.count('subscriber_event_run_ms', info.runMs);
+    }
   }
 
   private async deadLetterFailed(item: Item, error: unknown, info: SettledInfo): Promise<void> {

@@ -113,6 +113,8 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
   progress(`run ${run.runId}: ${run.mode} (${MODE_TRAITS[run.mode].summary}), files in ${run.runDir}`);
 
   const children = new Map<string, Child>();
+  /** Last reports of processes that exited, so totals survive a kill and restart. */
+  const exitedInfos: ProcessInfo[] = [];
   const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   let providerUrl = '';
   let stopped = false;
@@ -166,6 +168,7 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
     const exited = new Promise<void>((resolveExit) => {
       child.once('exit', (code, signal) => {
         info.alive = false;
+        exitedInfos.push({ ...info });
         const how = signal !== null ? `signal ${signal}` : `code ${code}`;
         if (!stopped) progress(`${name} (pid ${child.pid}) exited with ${how}${fatal ? `: ${fatal}` : ''} (log: ${logPath})`);
         markFailed(new Error(`${name} exited with ${how} before it was ready${fatal ? `: ${fatal}` : ''}; see ${logPath}`));
@@ -222,6 +225,8 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
     run,
     processes: () => [...children.values()].map((child) => ({ ...child.info })),
     consumers: () => orchestratorNames().map((info) => ({ ...info })),
+    totals: (role) =>
+      totalStats([...exitedInfos, ...[...children.values()].filter((child) => child.info.alive).map((child) => child.info)].filter((info) => info.role === role)),
     async kill(index, signal = 'SIGKILL') {
       const child = children.get(`orchestrator-${index}`);
       if (child === undefined) throw new Error(`no orchestrator-${index} (have ${orchestratorNames().map((info) => info.name).join(', ')})`);

@@ -11,19 +11,12 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Keyscope } from 'pulsar-keyscope';
-import { WebSocketClient } from 'pulsar-keyscope/websocket';
-import { MODES, parseMode } from '../modes/modes.js';
-import { startMode, totalStats } from '../modes/start-mode.js';
 import type { ModeHandle } from '../modes/handle.js';
+import { MODES, parseMode } from '../modes/modes.js';
 import { formatReport } from '../oracle/format.js';
-import { loadRun } from '../oracle/load.js';
-import { runOracle } from '../oracle/oracle.js';
-import type { OracleReport } from '../oracle/report.js';
 import { connectRedis } from '../store/redis-connection.js';
-import { startTelemetry } from '../telemetry/telemetry.js';
-import { openEventPublisher } from './publisher.js';
-import { countEvents, planTraffic, playTraffic } from './traffic.js';
+import { runScenario } from './scenario.js';
+import type { PlayStats } from './traffic.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -148,106 +141,61 @@ async function ensureStack(start: boolean): Promise<void> {
   if (absent.length > 0) throw new Error(`still not reachable after stack:up: ${absent.join(', ')}`);
 }
 
-function progressLine(handle: ModeHandle, published: number, total: number, startedAt: number): string {
-  const processes = handle.processes();
-  const orchestrators = processes.filter((info) => info.role === 'orchestrator');
-  const stats = totalStats(orchestrators);
-  const provider = processes.find((info) => info.role === 'provider')?.stats;
+function progressLine(handle: ModeHandle, played: PlayStats, total: number, startedAt: number): string {
+  const orchestrators = handle.consumers();
+  const stats = handle.totals('orchestrator');
+  const provider = handle.processes().find((info) => info.role === 'provider')?.stats;
   const perConsumer = orchestrators.map((info) => `${info.index}:${info.alive ? (info.stats?.acked ?? 0) : 'down'}`).join(' ');
   return (
-    `  ${String(Math.round((Date.now() - startedAt) / 1000)).padStart(3)}s  published ${published}/${total}  handled ${stats.counters.subscriber_events ?? 0}` +
+    `  ${String(Math.round((Date.now() - startedAt) / 1000)).padStart(3)}s  published ${played.published}/${total}  handled ${stats.counters.subscriber_events ?? 0}` +
     `  in flight ${stats.inFlight}  retries ${stats.retries}  dead letters ${stats.deadLettered}  delivered ${provider?.counters.distinct_accepted ?? 0}  [acked per consumer ${perConsumer}]`
   );
-}
-
-export interface RunResult {
-  report: OracleReport;
-  events: number;
-  /** Events handled per wall second, from the first publish until every event was handled once. */
-  throughput: number;
-  handledAfterMs: number;
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   await ensureStack(options.startStack);
-  const handle = await startMode({
+  const interactive = process.stdout.isTTY === true;
+  const startedAt = Date.now();
+  let lastLine = 0;
+  let lastText = '';
+  const result = await runScenario({
     mode: options.mode,
     consumers: options.consumers,
     ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
     ...(options.speed !== undefined ? { speed: options.speed } : {}),
-    onProgress: (line) => console.log(`  ${line}`),
-  });
-  const stopOnSignal = () => {
-    console.log('\ninterrupted: stopping the processes');
-    void handle.stop().then(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  const run = handle.run;
-  const telemetry = await startTelemetry({
-    serviceName: 'orchestrator-traffic',
-    instanceId: `${run.runId}/traffic`,
-    otlpEndpoint: run.otlpEndpoint,
-    metricsHost: '127.0.0.1',
-    metricsPort: 0,
-  });
-  const keyscope = new Keyscope({ registry: telemetry.registry });
-  const client = new WebSocketClient({ serviceUrl: run.pulsarUrl });
-  const publisher = await openEventPublisher(keyscope.instrumentClient(client), run);
-  const plan = planTraffic(
-    { subscribers: options.subscribers, hotSubscribers: options.hot, hotJourneys: options.hotJourneys, seconds: options.seconds, seed: options.seed, malformed: options.malformed },
-    run.clock,
-    Date.now() + 500,
-  );
-  const total = countEvents(plan);
-  console.log(`\npublishing ${total} events of ${options.subscribers} subscribers (${options.hot} hot) and ${options.malformed} malformed payloads ${options.burst ? 'as fast as possible' : `over ${options.seconds} s`} to ${run.topics.events}`);
-  const startedAt = Date.now();
-  let published = 0;
-  const interactive = process.stdout.isTTY === true;
-  const ticker = setInterval(() => {
-    const line = progressLine(handle, published, total, startedAt);
-    if (interactive) process.stdout.write(`\r${line}\x1b[K`);
-    else console.log(line);
-  }, interactive ? 500 : 2_000);
-  let handledAt = 0;
-  const watchHandled = setInterval(() => {
-    const handled = totalStats(handle.consumers()).counters.subscriber_events ?? 0;
-    if (handledAt === 0 && handled >= total) handledAt = Date.now();
-  }, 100);
-  const fault =
-    options.killAt === undefined
-      ? Promise.resolve()
-      : (async () => {
-          await new Promise((r) => setTimeout(r, (options.killAt as number) * 1000));
-          await handle.kill(1 % options.consumers);
-          await new Promise((r) => setTimeout(r, 2_000));
-          await handle.restart(1 % options.consumers);
-        })();
-  const played = await playTraffic(publisher, plan, run.clock, {
+    traffic: {
+      subscribers: options.subscribers,
+      hotSubscribers: options.hot,
+      hotJourneys: options.hotJourneys,
+      seconds: options.seconds,
+      seed: options.seed,
+      malformed: options.malformed,
+    },
     burst: options.burst,
-    onProgress: (stats) => {
-      published = stats.published;
+    ...(options.killAt !== undefined ? { kill: { index: 1 % options.consumers, atMs: options.killAt * 1000, restartAfterMs: 2_000 } } : {}),
+    idleTimeoutMs: 300_000,
+    onProgress: (line) => {
+      if (interactive && lastText !== '') process.stdout.write('\n');
+      lastText = '';
+      console.log(`  ${line}`);
+    },
+    onTick: (handle, played, total) => {
+      if (Date.now() - lastLine < (interactive ? 500 : 2_000)) return;
+      lastLine = Date.now();
+      lastText = progressLine(handle, played, total, startedAt);
+      if (interactive) process.stdout.write(`\r${lastText}\x1b[K`);
+      else console.log(lastText);
     },
   });
-  await fault;
-  await handle.waitForIdle({ timeoutMs: 300_000 });
-  clearInterval(ticker);
-  clearInterval(watchHandled);
-  if (interactive) process.stdout.write('\n');
-  console.log(progressLine(handle, played.published, total, startedAt));
-  await handle.stop();
-  await publisher.close();
-  await client.close();
-  keyscope.close();
-  await telemetry.shutdown();
-  await handle.collect();
-
-  const report = runOracle(loadRun(run.runDir));
-  const handledAfterMs = (handledAt || Date.now()) - played.firstAt;
-  console.log(`\n${run.mode}: ${played.published} events published in ${((played.lastAt - played.firstAt) / 1000).toFixed(1)} s, all handled after ${(handledAfterMs / 1000).toFixed(1)} s: ${((played.published * 1000) / handledAfterMs).toFixed(0)} events/s`);
+  if (interactive && lastText !== '') process.stdout.write('\n');
+  const { run, played, report } = result;
+  console.log(
+    `\n${run.mode}: ${played.published} events published in ${((played.lastAt - played.firstAt) / 1000).toFixed(1)} s, all handled after ${(result.handledAfterMs / 1000).toFixed(1)} s: ` +
+      `${result.throughput.toFixed(0)} events/s; ${result.meanEventMs.toFixed(1)} ms per event in the orchestrator`,
+  );
   console.log(formatReport(report));
-  if (options.json) console.log(JSON.stringify(report, null, 2));
+  if (options.json) console.log(JSON.stringify({ mode: run.mode, throughput: result.throughput, meanEventMs: result.meanEventMs, report }, null, 2));
   console.log(`\nrun files: ${run.runDir}`);
 }
 
