@@ -34,6 +34,7 @@ const USAGE = `usage: npm run compare -- [options]
                       kill@20%:process=1:restartAfter=3s,add-consumer@30%,slow@40%:key=hot:ms=3000,
                       poison@50%:key=hot2,broker-restart@60%,redis-restart@80%
   --consumers N       orchestrator processes per mode at the start (default 3)
+  --drain-timeout S   how long to wait for a mode's backlog after the load (default max(120, 3 x duration))
   --no-stack          do not start the native stack when a service is missing
 environment: PULSAR_WEB_PORT, REDIS_PORT, OTELCOL_OTLP_HTTP_PORT, JAEGER_UI_PORT, PROMETHEUS_PORT,
   KEYSCOPE_RUN_DIR (broker-restart and redis-restart restart the stack of that run folder)`;
@@ -44,6 +45,8 @@ interface CompareOptions {
   load: LoadOptions;
   faults: string;
   consumers: number;
+  /** Wait at most this long for a mode's backlog to drain after the load, ms. */
+  drainTimeoutMs?: number;
   startStack: boolean;
 }
 
@@ -60,6 +63,7 @@ export function parseCompareOptions(argv: string[]): CompareOptions | undefined 
       skew: { type: 'string', default: String(DEFAULT_LOAD.skew) },
       faults: { type: 'string', default: 'all' },
       consumers: { type: 'string', default: '3' },
+      'drain-timeout': { type: 'string' },
       'no-stack': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -87,6 +91,12 @@ export function parseCompareOptions(argv: string[]): CompareOptions | undefined 
     load,
     faults: values.faults,
     consumers: number('consumers', values.consumers, (n) => Number.isInteger(n) && n >= 1 && n <= 10, 'an integer from 1 to 10'),
+    ...(values['drain-timeout'] === undefined
+      ? {}
+      : {
+          drainTimeoutMs:
+            number('drain-timeout', values['drain-timeout'], (n) => n > 0 && n <= 3600, 'a number of seconds from 1 to 3600') * 1000,
+        }),
     startStack: !values['no-stack'],
   };
 }
@@ -117,7 +127,7 @@ export async function compare(
   const keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
   const results: ModeResult[] = [];
   // The load of each mode starts at a fixed moment after its processes are
-  // launched; the first mode allows 20 s, the next ones what the last needed plus a margin.
+  // launched; the first mode allows 20 s, the next ones half as much again as the last needed (15 s at least).
   let startAllowanceMs = 20_000;
   try {
     for (const mode of options.modes) {
@@ -134,11 +144,11 @@ export async function compare(
         jaegerUrl: target.jaegerUrl,
         instrument: (client) => keyscope.instrumentClient(client),
         startAllowanceMs,
-        drainTimeoutMs: Math.max(120_000, options.load.durationMs * 3),
+        drainTimeoutMs: options.drainTimeoutMs ?? Math.max(120_000, options.load.durationMs * 3),
         log,
       });
       results.push(result);
-      startAllowanceMs = Math.min(60_000, Math.round(result.startupMs * 1.25) + 2_000);
+      startAllowanceMs = Math.min(60_000, Math.max(15_000, Math.round(result.startupMs * 1.5)));
       log(`${mode}: ${result.throughput} events/s, p99 ${result.p99Ms} ms, ${result.oracleTotal} oracle violations`);
     }
   } finally {
