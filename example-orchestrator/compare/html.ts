@@ -116,6 +116,16 @@ function summaryTable(modes: readonly ModeResult[]): string {
     ['events / applied / sends', (m) => `${m.events} / ${m.applied} / ${m.deliveries}`],
     ['oracle violations', (m) => describeCounts(m.oracle)],
     ['keyscope detected', (m) => describeCounts(m.keyscope)],
+    [
+      'keyscope vs oracle, by subscriber (found / oracle, false positives)',
+      (m) =>
+        m.detection
+          .map(
+            (d) =>
+              `${d.keyscope}: ${d.truePositiveKeys}/${d.oracleKeys}${d.recall === null ? '' : ` (${Math.round(d.recall * 100)} %)`}, ${d.falsePositiveKeys} FP`,
+          )
+          .join('; '),
+    ],
     ['stalls', (m) => String(m.stalls)],
     [
       'timed-send lateness p50 / p99 (ms)',
