@@ -40,6 +40,10 @@ export interface StartModeOptions {
   executor?: Partial<ExecutorSettings>;
   lock?: Partial<LockSettings>;
   provider?: Partial<ProviderSettings>;
+  /** Interface the processes serve /metrics (and the provider its API) on. Default $ORCHESTRATOR_METRICS_HOST or 127.0.0.1. */
+  metricsHost?: string;
+  /** The provider's API port. Default 0: any free port (startMode tells the gateway). */
+  providerApiPort?: number;
   /** First /metrics port; processes take consecutive ports from it (see README). Default $ORCHESTRATOR_METRICS_PORT or 9465. */
   metricsBasePort?: number;
   /** Progress and process events, one line each. Default: none. */

@@ -86,8 +86,14 @@ export function resolveRun(options: StartModeOptions): RunInfo {
     lock: { leaseMs: 5_000, maxWaitMs: 3_000, backoffInitialMs: 2, backoffMaxMs: 50, ...options.lock },
     provider: { latencyP50Ms: 5, latencyP99Ms: 40, errorRate: 0.02, rateLimitPerSecond: 2_000, seed: 1, ...options.provider },
     otlpEndpoint: options.otlpEndpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? `http://127.0.0.1:${env.OTELCOL_OTLP_HTTP_PORT ?? '4318'}`,
-    metricsHost: env.ORCHESTRATOR_METRICS_HOST ?? '127.0.0.1',
-    ports: { providerMetrics: metricsBase, gateway: metricsBase + 1, timerRelay: metricsBase + 2, orchestratorBase: metricsBase + 5, providerApi: 0 },
+    metricsHost: options.metricsHost ?? env.ORCHESTRATOR_METRICS_HOST ?? '127.0.0.1',
+    ports: {
+      providerMetrics: metricsBase,
+      gateway: metricsBase + 1,
+      timerRelay: metricsBase + 2,
+      orchestratorBase: metricsBase + 5,
+      providerApi: options.providerApiPort ?? 0,
+    },
   };
 }
 
@@ -97,11 +103,13 @@ interface Child {
   exited: Promise<void>;
 }
 
-export async function startMode(options: StartModeOptions): Promise<ModeHandle> {
-  const run = resolveRun(options);
-  const progress = options.onProgress ?? (() => {});
-  const consumers = options.consumers ?? 3;
-  if (!Number.isInteger(consumers) || consumers < 1) throw new Error(`consumers must be an integer >= 1, got ${consumers}`);
+/**
+ * Everything but the processes: the run's settings, its namespace and (for
+ * failover) its partitioned topic, its folder with run.json and an empty
+ * event log. Returns the path of run.json. Processes started elsewhere
+ * (docker compose) only need ORCHESTRATOR_RUN pointing at it.
+ */
+export async function prepareRun(run: RunInfo): Promise<string> {
   const admin = new PulsarAdmin(run.pulsarUrl);
   await admin.ensureNamespace(NAMESPACE);
   if (run.partitions > 0) await admin.createPartitionedTopic(run.topics.events, run.partitions);
@@ -110,6 +118,16 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
   writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
   // The event log exists from the start, even before anything is published.
   await new JsonlWriter(join(run.runDir, RUN_FILES.events)).close();
+  return runFile;
+}
+
+export async function startMode(options: StartModeOptions): Promise<ModeHandle> {
+  const run = resolveRun(options);
+  const progress = options.onProgress ?? (() => {});
+  const consumers = options.consumers ?? 3;
+  if (!Number.isInteger(consumers) || consumers < 1) throw new Error(`consumers must be an integer >= 1, got ${consumers}`);
+  const admin = new PulsarAdmin(run.pulsarUrl);
+  const runFile = await prepareRun(run);
   progress(`run ${run.runId}: ${run.mode} (${MODE_TRAITS[run.mode].summary}), files in ${run.runDir}`);
 
   const children = new Map<string, Child>();

@@ -8,11 +8,13 @@
  *   npm run orchestrator -- --help
  */
 import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ModeHandle } from '../modes/handle.js';
 import { MODES, parseMode } from '../modes/modes.js';
+import { prepareRun, resolveRun } from '../modes/start-mode.js';
+import { RUN_FILES } from '../domain/records.js';
 import { formatReport } from '../oracle/format.js';
 import { connectRedis } from '../store/redis-connection.js';
 import { runScenario } from './scenario.js';
@@ -35,6 +37,11 @@ const USAGE = `usage: npm run orchestrator -- [options]
   --kill-at S         kill -9 orchestrator-1 S seconds into publishing, restart it 2 s later
   --json              print the oracle report as JSON too
   --no-stack          do not start the native stack (it runs elsewhere)
+  --pulsar-url U, --redis-url U, --otlp-endpoint U, --metrics-host H
+                      where the broker, Redis and the collector are; where processes serve /metrics
+  --write-run-info F  only write the run's settings to F (run.json) and create its topics, start
+                      nothing (for processes started elsewhere, e.g. docker compose)
+  --provider-port N   the provider's API port (default: any free port; 9460 with --write-run-info)
 environment: PULSAR_WEB_PORT, REDIS_PORT, OTELCOL_OTLP_HTTP_PORT, ORCHESTRATOR_METRICS_PORT, KEYSCOPE_RUN_DIR`;
 
 interface CliOptions {
@@ -52,6 +59,12 @@ interface CliOptions {
   killAt: number | undefined;
   json: boolean;
   startStack: boolean;
+  pulsarUrl: string | undefined;
+  redisUrl: string | undefined;
+  otlpEndpoint: string | undefined;
+  metricsHost: string | undefined;
+  writeRunInfo: string | undefined;
+  providerPort: number | undefined;
 }
 
 function parseOptions(argv: string[]): CliOptions {
@@ -72,6 +85,12 @@ function parseOptions(argv: string[]): CliOptions {
       'kill-at': { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-stack': { type: 'boolean', default: false },
+      'pulsar-url': { type: 'string' },
+      'redis-url': { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'write-run-info': { type: 'string' },
+      'provider-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,6 +118,12 @@ function parseOptions(argv: string[]): CliOptions {
     killAt: values['kill-at'] === undefined ? undefined : number('kill-at', values['kill-at'], 0),
     json: values.json,
     startStack: !values['no-stack'],
+    pulsarUrl: values['pulsar-url'],
+    redisUrl: values['redis-url'],
+    otlpEndpoint: values['otlp-endpoint'],
+    metricsHost: values['metrics-host'],
+    writeRunInfo: values['write-run-info'],
+    providerPort: values['provider-port'] === undefined ? undefined : number('provider-port', values['provider-port'], 1),
   };
 }
 
@@ -154,12 +179,36 @@ function progressLine(handle: ModeHandle, played: PlayStats, total: number, star
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  await ensureStack(options.startStack);
+  const where = {
+    ...(options.pulsarUrl !== undefined ? { pulsarUrl: options.pulsarUrl } : {}),
+    ...(options.redisUrl !== undefined ? { redisUrl: options.redisUrl } : {}),
+    ...(options.otlpEndpoint !== undefined ? { otlpEndpoint: options.otlpEndpoint } : {}),
+    ...(options.metricsHost !== undefined ? { metricsHost: options.metricsHost } : {}),
+  };
+  if (options.writeRunInfo !== undefined) {
+    const path = resolve(options.writeRunInfo);
+    const run = resolveRun({
+      mode: options.mode,
+      consumers: options.consumers,
+      ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
+      ...(options.speed !== undefined ? { speed: options.speed } : {}),
+      ...where,
+      runDir: dirname(path),
+      providerApiPort: options.providerPort ?? 9460,
+    });
+    if (basename(path) !== RUN_FILES.run) throw new Error(`--write-run-info must name a file called ${RUN_FILES.run} (the run's folder holds its other files), got ${path}`);
+    await prepareRun(run);
+    console.log(`wrote ${path}: run ${run.runId}, ${run.mode}, events on ${run.topics.events}`);
+    return;
+  }
+  if (options.pulsarUrl === undefined && options.redisUrl === undefined) await ensureStack(options.startStack);
   const interactive = process.stdout.isTTY === true;
   const startedAt = Date.now();
   let lastLine = 0;
   let lastText = '';
   const result = await runScenario({
+    ...where,
+    ...(options.providerPort !== undefined ? { providerApiPort: options.providerPort } : {}),
     mode: options.mode,
     consumers: options.consumers,
     ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
