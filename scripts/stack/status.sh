@@ -26,6 +26,8 @@ report otelcol collector_ready "otlp grpc :$OTELCOL_OTLP_GRPC_PORT http :$OTELCO
 report prometheus prometheus_ready "http://127.0.0.1:$PROMETHEUS_PORT"
 report keyscope-audit audit_ready "otlp http://127.0.0.1:$KEYSCOPE_AUDIT_OTLP_PORT/v1/traces, metrics http://127.0.0.1:$KEYSCOPE_AUDIT_METRICS_PORT/metrics"
 report keyscope-broker-exporter broker_exporter_ready "http://127.0.0.1:$KEYSCOPE_BROKER_EXPORTER_PORT/metrics"
+redis_status="$(bash "$KEYSCOPE_ROOT/scripts/redis/status.sh" 2>&1)" || all_up=1
+printf '%-11s %-32s %s\n' redis "${redis_status#redis: }" "redis://127.0.0.1:$REDIS_PORT"
 if [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" ]]; then
   pulsar_status="$(bash "$KEYSCOPE_ROOT/scripts/pulsar/status.sh" 2>&1)" || all_up=1
   pulsar_line="$(head -n 1 <<<"$pulsar_status")"

@@ -6,7 +6,8 @@
 #   (web/admin/metrics :8080, binary :6650), each with the repo's config file,
 #   and keyscope's own services: the cross-consumer auditor (OTLP/HTTP :4319,
 #   /metrics :9465; the collector sends it every span) and the broker
-#   exporter (/metrics :9466, Key_Shared state from the admin API).
+#   exporter (/metrics :9466, Key_Shared state from the admin API), and
+#   Redis (:6379, the reference orchestrator's store).
 # Missing prerequisites are installed or built first (Prometheus from Debian's
 # package, the collector and Jaeger from the Go module proxy into
 # $KEYSCOPE_CACHE). Running it again leaves running services alone.
@@ -67,6 +68,13 @@ keyscope_cli_command
 if [[ -n "$resolve_pid" ]] && ! wait "$resolve_pid"; then
   tail -n 20 "$KEYSCOPE_LOG_DIR/pulsar-resolve.log" >&2
   die "downloading Pulsar failed (log: $KEYSCOPE_LOG_DIR/pulsar-resolve.log)"
+fi
+# The Java client and agent of the interoperability test, cached after the
+# first run. Not beside the other downloads: Maven's local repository and
+# apt (a JDK when only a JRE is installed) do not take two users at once.
+if $with_pulsar && ! bash "$KEYSCOPE_ROOT/scripts/interop/java.sh" >"$KEYSCOPE_LOG_DIR/java-interop.log" 2>&1; then
+  tail -n 20 "$KEYSCOPE_LOG_DIR/java-interop.log" >&2
+  die "preparing the Java interoperability test failed (log: $KEYSCOPE_LOG_DIR/java-interop.log)"
 fi
 log "prerequisites ready after $(( SECONDS - step_started ))s"
 $build_only && exit 0
@@ -133,6 +141,9 @@ ensure_service keyscope-broker-exporter "$KEYSCOPE_BROKER_EXPORTER_PORT" KEYSCOP
   "${KEYSCOPE_CLI[@]}" broker-exporter --admin-url "http://127.0.0.1:$PULSAR_WEB_PORT" --metrics-port "$KEYSCOPE_BROKER_EXPORTER_PORT"
 log "observability services ready after $(( SECONDS - step_started ))s"
 
+# Redis: the reference orchestrator's state store and lock.
+bash "$KEYSCOPE_ROOT/scripts/redis/start.sh"
+
 if $with_pulsar; then
   step_started=$SECONDS
   [[ -f "$KEYSCOPE_ROOT/scripts/pulsar/start.sh" ]] ||
@@ -149,6 +160,7 @@ cat <<INFO
   Span metrics     http://127.0.0.1:$OTELCOL_PROMETHEUS_PORT/metrics
   keyscope audit   OTLP http://127.0.0.1:$KEYSCOPE_AUDIT_OTLP_PORT/v1/traces, http://127.0.0.1:$KEYSCOPE_AUDIT_METRICS_PORT/metrics
   broker-exporter  http://127.0.0.1:$KEYSCOPE_BROKER_EXPORTER_PORT/metrics
+  Redis            redis://127.0.0.1:$REDIS_PORT
   Your app         Prometheus scrapes ${KEYSCOPE_APP_TARGETS//,/, } (/metrics)
   Logs             $KEYSCOPE_LOG_DIR
   Stop             npm run stack:down

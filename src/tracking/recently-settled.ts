@@ -58,7 +58,12 @@ const COMMA = 44;
 export function splitMessageId(messageId: string, into: EntryOfId = { entry: '', batchIndex: -1 }): EntryOfId {
   const last = messageId.length - 1;
   const separator = messageId.lastIndexOf(',');
-  if (messageId.charCodeAt(0) === OPEN_PAREN && messageId.charCodeAt(last) === CLOSE_PAREN && separator > 0 && commas(messageId, separator) === 2) {
+  if (
+    messageId.charCodeAt(0) === OPEN_PAREN &&
+    messageId.charCodeAt(last) === CLOSE_PAREN &&
+    separator > 0 &&
+    commas(messageId, separator) === 2
+  ) {
     const batchIndex = Number(messageId.slice(separator + 1, last));
     if (Number.isInteger(batchIndex)) {
       into.entry = messageId.slice(0, separator);

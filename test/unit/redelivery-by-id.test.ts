@@ -181,7 +181,8 @@ describe('remembered settled ids are bounded (recentSettledIds)', () => {
     const messages = [1, 2, 3, 4].map((seq) => new Message(seq, -1, seq));
     raw.push(...messages);
     for (let i = 0; i < 4; i++) await consumer.acknowledge(await consumer.receive());
-    raw.push(messages[2]!.again(), messages[0]!.again());
+    const [first, , third] = messages as [Message, Message, Message, Message];
+    raw.push(third.again(), first.again());
     await consumer.acknowledge(await consumer.receive());
     await consumer.acknowledge(await consumer.receive());
     expect(await figures(h)).toMatchObject({ redeliveries: 1, redeliveryReorder: 1, reorder: 1 });

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAuditService, type AuditService } from '../../../src/audit/index.js';
 import { Keyscope } from '../../../src/index.js';
-import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../../support/fake-pulsar.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../../../testing/fake-pulsar.js';
 import { installGlobalPropagation } from '../../support/otel.js';
 
 let service: AuditService | undefined;
