@@ -9,7 +9,8 @@
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
-import { Destination, type SettleKind } from '../telemetry/spans.js';
+import { parseServiceUrl, type ServerAddress } from '../telemetry/server-address.js';
+import { Destination, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
 import { RedeliveryPolicy } from '../tracking/redelivery-policy.js';
 import { ConsumerDelivery, type TopicRoute } from './consumer-delivery.js';
@@ -40,11 +41,14 @@ export interface InstrumentConsumerOptions {
   ackTimeoutMs?: number;
   /** The consumer's `nAckRedeliverTimeoutMs` (pulsar-client's default: 60000), when a nacked message is expected back. */
   nAckRedeliverTimeoutMs?: number;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 export class ConsumerInstrumentation {
   readonly consumerId = newInstanceId();
-  private readonly stamps = new IncomingStamps();
+  private readonly stamps: IncomingStamps;
+  private readonly server: ServerAddress | undefined;
   private readonly routes = new Map<string, TopicRoute>();
   private readonly inflight = new InflightList();
   private readonly redelivery: RedeliveryPolicy;
@@ -58,6 +62,8 @@ export class ConsumerInstrumentation {
     readonly options: InstrumentConsumerOptions,
   ) {
     this.redelivery = new RedeliveryPolicy(options);
+    this.stamps = new IncomingStamps(pipeline.unstampedOrdering);
+    this.server = parseServiceUrl(options.serviceUrl);
   }
 
   /** The instrumented view of `consumer` (created once; a consumer instrumented before is returned as it is). */
@@ -68,6 +74,8 @@ export class ConsumerInstrumentation {
     if (known !== undefined) return known as C;
     const wrapped = consumerOverlay(consumer, {
       delivered: (message) => void this.deliverSafely(message),
+      receiving: () => (this.pipeline.active ? this.pipeline.spans.receiveStart() : undefined),
+      received: (start, messages) => this.recordReceive(start, messages),
       settledMessage: (message, kind) => this.settleMessage(message, kind),
       settledId: (messageId, kind) => this.settleId(messageId, kind),
       cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
@@ -156,6 +164,27 @@ export class ConsumerInstrumentation {
     }
   }
 
+  /** The `receive` span of one receive() / batchReceive() call; never throws. */
+  private recordReceive(start: ReceiveStart, messages: readonly MessageLike[]): void {
+    if (!this.pipeline.active) return;
+    try {
+      // One destination for the span when every message shares it (a multi-topic batch names none).
+      let common: Destination | undefined;
+      let mixed = false;
+      for (const message of messages) {
+        const destination = this.ownDelivery(message)?.route.destination;
+        if (destination === undefined) continue;
+        if (common === undefined) common = destination;
+        else if (destination.topic.base !== common.topic.base) mixed = true;
+      }
+      // Nothing of it was instrumented (the instance closed, or delivery failed): no span either.
+      if (common === undefined) return;
+      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, messages);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
   private deliver(message: MessageLike): ConsumerDelivery | undefined {
     const pipeline = this.pipeline;
     const known = this.ownDelivery(message);
@@ -171,7 +200,7 @@ export class ConsumerInstrumentation {
     let messageId: string | undefined;
     try {
       topicName = topicNameOf(message);
-      stamps = this.stamps.read(message.getProperties());
+      stamps = this.stamps.read(message.getProperties(), message);
       key = messageKey(message);
       redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
       publishTimestamp = Number(message.getPublishTimestamp()) || 0;
@@ -199,6 +228,7 @@ export class ConsumerInstrumentation {
 
     const instruments = route.instruments;
     instruments.received.inc();
+    if (!stamps.stamped) instruments.unstamped.inc();
     if (redelivered) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
     const span = delivery.span;
@@ -207,10 +237,10 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      if (messageId !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, messageId);
+      pipeline.spans.describeMessage(span, message, messageId);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
-      if (stamps.producer !== undefined) {
+      if (stamps.stamped && stamps.producer !== undefined) {
         span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, stamps.producer);
         span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, stamps.seq);
       }
@@ -250,7 +280,7 @@ export class ConsumerInstrumentation {
       const subscription = this.options.subscription;
       route = {
         stream: this.pipeline.tracker.stream(parsed.base, subscription),
-        destination: new Destination(parsed, subscription, this.options.subscriptionType),
+        destination: new Destination(parsed, subscription, this.options.subscriptionType, this.server),
         instruments: this.pipeline.metrics.stream(parsed.base, subscription),
       };
       this.routes.set(name, route);

@@ -4,7 +4,7 @@
  * Data flows one way: wrapper -> tracker -> telemetry.
  */
 import { diag, type Span, type Tracer } from '@opentelemetry/api';
-import type { ContextErrorReason, IncomingStamps } from '../context/incoming.js';
+import type { ContextErrorReason, IncomingStamps, UnstampedOrdering } from '../context/incoming.js';
 import type { KeyscopeMetrics } from '../telemetry/metrics.js';
 import type { KeyscopeSpans } from '../telemetry/spans.js';
 import type { Delivery, Tracker } from '../tracking/tracker.js';
@@ -36,6 +36,7 @@ export interface PipelineParts {
   clock: () => number;
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
+  unstampedOrdering: UnstampedOrdering | undefined;
 }
 
 /** What the pipeline keeps of a wrapped consumer. */
@@ -53,6 +54,7 @@ export class Pipeline {
   readonly clock: () => number;
   readonly producerHook: ProducerHook | undefined;
   readonly consumerHook: ConsumerHook | undefined;
+  readonly unstampedOrdering: UnstampedOrdering | undefined;
   /** False after close(): wrappers then pass every call straight through. */
   active = true;
   /**
@@ -77,6 +79,7 @@ export class Pipeline {
     this.clock = parts.clock;
     this.producerHook = parts.producerHook;
     this.consumerHook = parts.consumerHook;
+    this.unstampedOrdering = parts.unstampedOrdering;
   }
 
   get tracer(): Tracer {

@@ -70,6 +70,11 @@ export class WebSocketClient {
     };
   }
 
+  /** The service URL this client was created with (instrumentation reads it for `server.address` / `server.port`). */
+  get serviceUrl(): string {
+    return this.config.serviceUrl;
+  }
+
   async createProducer(config: WebSocketProducerConfig): Promise<WebSocketProducer> {
     this.assertOpen();
     const { topic, params } = producerParams(config);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
-import { FakeMessage, type StoredMessage } from '../support/fake-pulsar.js';
+import { FakeMessage, type StoredMessage } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, orderingViolations, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

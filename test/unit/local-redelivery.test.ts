@@ -5,7 +5,7 @@
  * still count as redelivery_reorder, not as reorder.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeMessage, type FakeConsumer } from '../support/fake-pulsar.js';
+import { FakeMessage, type FakeConsumer } from '../../testing/fake-pulsar.js';
 import { harness, orderingViolations, publishStamped, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -7,7 +7,7 @@ import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyscope, PulsarInstrumentation } from '../../src/index.js';
-import { FakeBroker, FakeClient } from '../support/fake-pulsar.js';
+import { FakeBroker, FakeClient } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, type Harness } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 
