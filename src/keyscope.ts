@@ -210,7 +210,7 @@ export class Keyscope {
     this.sweepTimer = undefined;
     try {
       // End what is still in flight, so no span stays open and no message stays referenced.
-      for (const consumer of [...this.pipeline.consumers]) consumer.releaseAll(false);
+      for (const consumer of [...this.pipeline.consumers]) consumer.stopTracking(false);
       this.pipeline.consumers.clear();
       this.pipeline.metrics.withdraw();
     } catch (error) {

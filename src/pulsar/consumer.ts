@@ -80,7 +80,7 @@ export class ConsumerInstrumentation {
       settledId: (messageId, kind) => this.settleId(messageId, kind),
       cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
       cumulativeAckId: (result, upTo) => this.settleCumulative(result, () => this.findById(upTo)),
-      closing: (expectRedelivery) => this.closing(expectRedelivery),
+      closing: (expectRedelivery) => this.stopTracking(expectRedelivery),
     });
     this.wrapped = wrapped;
     this.pipeline.wrappers.set(consumer, wrapped);
@@ -94,10 +94,6 @@ export class ConsumerInstrumentation {
     if (!this.pipeline.consumers.has(this)) return;
     this.clientConsumers = clientConsumers;
     clientConsumers.add(this);
-  }
-
-  closeWithClient(): void {
-    this.closing(true);
   }
 
   /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
@@ -127,7 +123,7 @@ export class ConsumerInstrumentation {
   }
 
   /** `expectRedelivery`: the broker hands what this consumer held to another one (close, not unsubscribe). */
-  private closing(expectRedelivery: boolean): void {
+  stopTracking(expectRedelivery: boolean): void {
     this.releaseAll(expectRedelivery);
     this.pipeline.consumers.delete(this);
     this.clientConsumers?.delete(this);
@@ -394,7 +390,7 @@ export class ConsumerInstrumentation {
    * On close/unsubscribe, or when Keyscope closes, stop tracking what this
    * consumer held. `expectRedelivery`: the broker redelivers it (close).
    */
-  releaseAll(expectRedelivery: boolean): void {
+  private releaseAll(expectRedelivery: boolean): void {
     try {
       const now = this.pipeline.clock();
       for (const delivery of this.inflight.snapshot()) {
