@@ -17,7 +17,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts', 'dashboards/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts', 'dashboards/**/*.test.ts', 'example-orchestrator/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'example-orchestrator/**/*.e2e.test.ts'],
           testTimeout: 60_000,
         },
       },
@@ -25,7 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'example-orchestrator/**/*.e2e.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -64,4 +64,5 @@ fi
 if ! bash scripts/stack/status.sh >/dev/null 2>&1; then started_stack=1; fi
 stage "stack up (build, start)" bash scripts/stack/up.sh
 stage "checks with built tools" run_checks no
+stage "chromium (report check)" bash scripts/build/chromium.sh
 stage "end-to-end tests" npx vitest run --project e2e

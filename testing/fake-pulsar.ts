@@ -47,8 +47,9 @@ export class FakeMessageId {
     return Buffer.from(this.toString());
   }
 
+  /** pulsar-client's form: `(ledger,entry,partition,batchIndex)`, batchIndex -1 outside a batch. */
   toString(): string {
-    return `${this.ledgerId}:${this.entryId}:${this.partition}`;
+    return `(${this.ledgerId},${this.entryId},${this.partition},-1)`;
   }
 }
 

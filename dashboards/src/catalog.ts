@@ -2,6 +2,7 @@
 // they run — shared by the generator, the freshness test and the proof
 // against a real Prometheus.
 import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { acrossConsumersDashboard } from './across-consumers.js';
 import type { DashboardDefinition } from './common.js';
 import { keyHealthDashboard } from './key-health.js';
 import { pulsarSubscriptionsDashboard } from './pulsar-subscriptions.js';
@@ -11,6 +12,7 @@ export const dashboards: readonly DashboardDefinition[] = [
   keyHealthDashboard,
   pulsarSubscriptionsDashboard,
   tracesRedDashboard,
+  acrossConsumersDashboard,
 ];
 
 /** The exact text written to dashboards/<file>. */

@@ -15,6 +15,7 @@ const expectedUids: Record<string, string> = {
   'key-health.json': 'keyscope-key-health',
   'pulsar-subscriptions.json': 'keyscope-pulsar-subscriptions',
   'traces-red.json': 'keyscope-traces-red',
+  'across-consumers.json': 'keyscope-across-consumers',
 };
 
 const built = dashboards.map((definition) => ({ definition, model: definition.build() }));
@@ -27,7 +28,7 @@ describe('generated dashboard JSON', () => {
     );
   });
 
-  it('ships exactly the three dashboards with stable uids', () => {
+  it('ships exactly the four dashboards with stable uids', () => {
     expect(Object.fromEntries(built.map(({ definition, model }) => [definition.file, model.uid]))).toEqual(expectedUids);
   });
 
@@ -99,7 +100,8 @@ describe.each(built.map(({ definition, model }) => [definition.file, model] as c
       expect(variable.allValue).toBe('.*');
       for (const name of referencedSeriesNames(String(variable.query))) expect(known, `variable ${variable.name}`).toContain(name);
     }
-    const filtered = queries.filter((query) => query.expr.includes('$topic'));
+    // The auditor's series carry the subscription only: they filter on it.
+    const filtered = queries.filter((query) => query.expr.includes('$topic') || query.expr.includes('$subscription'));
     expect(filtered.length).toBeGreaterThan(queries.length / 2);
   });
 
@@ -281,8 +283,10 @@ describe('alert rules', () => {
   };
   const all = rules.groups.flatMap((group) => group.rules);
 
-  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs', () => {
+  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs, cross-consumer exclusivity and draining', () => {
     expect(all.map((rule) => rule.alert).sort()).toEqual([
+      'KeyscopeCrossConsumerExclusivity',
+      'KeyscopeDrainingHashesNotDraining',
       'KeyscopeInflightEvictions',
       'KeyscopeMessagesStalled',
       'KeyscopeOldestInflightTooOld',

@@ -10,8 +10,16 @@
 #   5. Grafana's provisioning mounts are the dashboards/provisioning folders
 #      and the dashboard provider's path is where the JSON files are mounted;
 #   6. health checks and start order: every service but the collector (whose
-#      image has no shell or HTTP client) has a health check, and each
-#      depends_on names a service that exists.
+#      image has no shell or HTTP client) and the one-shot orchestrator-init
+#      has a health check, and each depends_on names a service that exists;
+#   7. keyscope's services: the collector sends spans to the auditor's OTLP
+#      port, and every Prometheus target file names a service and the port
+#      it serves /metrics on;
+#   8. the reference orchestrator: every one of its services is built from
+#      example-orchestrator/Dockerfile (a Node 24 image) and runs an entry file
+#      that exists; at least three orchestrator replicas, each with its own
+#      index and /metrics port (9470 + index) in its health check; every
+#      process's /metrics port is a compose scrape target of Prometheus.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -141,9 +149,16 @@ for provider in providers:
     else:
         print(f"ok   grafana dashboard provider path {path} holds {', '.join(jsons)}")
 
-# Health checks and start order.
+# Health checks and start order. A service others wait for to complete
+# (service_completed_successfully) runs once and exits: no health check.
+one_shot = {
+    dependency
+    for service in config["services"].values()
+    for dependency, condition in (service.get("depends_on") or {}).items()
+    if condition.get("condition") == "service_completed_successfully"
+}
 for name, service in config["services"].items():
-    if name != "otel-collector" and "healthcheck" not in service:
+    if name != "otel-collector" and name not in one_shot and "healthcheck" not in service:
         failures.append(f"{name}: no health check")
     for dependency in service.get("depends_on", {}):
         if dependency not in config["services"]:
@@ -154,7 +169,23 @@ order = {
     ("otel-collector", "jaeger"): None,
     ("prometheus", "otel-collector"): None,
     ("demo", "otel-collector"): None,
+    ("otel-collector", "keyscope-audit"): None,
+    ("keyscope-broker-exporter", "pulsar"): "service_healthy",
+    ("orchestrator-init", "pulsar"): "service_healthy",
+    ("orchestrator-init", "redis"): "service_healthy",
+    ("provider", "orchestrator-init"): "service_completed_successfully",
+    ("timer-relay", "orchestrator-init"): "service_completed_successfully",
+    ("gateway", "orchestrator-init"): "service_completed_successfully",
+    ("gateway", "provider"): "service_healthy",
+    ("loadgen", "gateway"): "service_healthy",
+    ("loadgen", "timer-relay"): "service_healthy",
 }
+replicas = sorted(n for n in config["services"] if re.fullmatch(r"orchestrator-\d+", n))
+if len(replicas) < 3:
+    failures.append(f"orchestrator: {len(replicas)} replicas (orchestrator-N services); the comparison runs three")
+for replica in replicas:
+    order[(replica, "orchestrator-init")] = "service_completed_successfully"
+    order[("loadgen", replica)] = "service_healthy"
 for (name, dependency), condition in order.items():
     depends = config["services"][name].get("depends_on", {})
     if dependency not in depends:
@@ -162,6 +193,73 @@ for (name, dependency), condition in order.items():
     elif condition and depends[dependency].get("condition") != condition:
         failures.append(f"{name}: should wait for {dependency} to be {condition}")
 print("ok   health checks and start order checked")
+
+# keyscope's services, wired to the collector and to Prometheus.
+def flag(service, name):
+    command = config["services"][service].get("command", [])
+    command = command if isinstance(command, list) else command.split()
+    return command[command.index(name) + 1] if name in command[:-1] else None
+
+audit_endpoint = config["services"]["otel-collector"].get("environment", {}).get("OTELCOL_AUDIT_ENDPOINT")
+expected_endpoint = f"http://keyscope-audit:{flag('keyscope-audit', '--otlp-port')}"
+if audit_endpoint != expected_endpoint:
+    failures.append(f"otel-collector: OTELCOL_AUDIT_ENDPOINT is {audit_endpoint}, expected {expected_endpoint} (the auditor's --otlp-port)")
+else:
+    print(f"ok   the collector sends every span to {audit_endpoint}")
+for service in ("keyscope-audit", "keyscope-broker-exporter"):
+    if flag(service, "--host") != "0.0.0.0":
+        failures.append(f"{service}: must listen on 0.0.0.0 (--host) to be reached from other containers")
+targets_dir = os.path.join(root, "collector/prometheus-targets/compose")
+served = {"keyscope-audit": flag("keyscope-audit", "--metrics-port"), "keyscope-broker-exporter": flag("keyscope-broker-exporter", "--metrics-port")}
+for name in sorted(os.listdir(targets_dir)):
+    with open(os.path.join(targets_dir, name)) as f:
+        groups = yaml.safe_load(f) or []
+    for target in (t for g in groups for t in g.get("targets", [])):
+        host, _, port = target.rpartition(":")
+        if host not in config["services"]:
+            failures.append(f"prometheus target {target} ({name}) names no service of docker-compose.yml")
+        elif host in served and served[host] != port:
+            failures.append(f"prometheus target {target} ({name}): {host} serves /metrics on {served[host]}")
+print("ok   Prometheus targets name services and the ports they serve")
+# The reference orchestrator's services.
+dockerfile_rel = "example-orchestrator/Dockerfile"
+with open(os.path.join(root, dockerfile_rel)) as f:
+    base = next((line.split()[1] for line in f if line.startswith("FROM ")), "")
+if not re.fullmatch(r"node:24(\.[\d.]+)?(-[\w-]+)?", base):
+    failures.append(f"{dockerfile_rel}: FROM {base}, expected a Node 24 image (node:24-...)")
+role_ports = {"provider": 9465, "gateway": 9466, "timer-relay": 9467, "loadgen": 9468}
+orchestrator_services = []
+for name, service in config["services"].items():
+    build = service.get("build") or {}
+    if build.get("dockerfile") != dockerfile_rel:
+        continue
+    orchestrator_services.append(name)
+    command = service.get("command") or []
+    entry = command[0] if isinstance(command, list) and command else ""
+    if not os.path.isfile(os.path.join(root, "example-orchestrator", entry)):
+        failures.append(f"{name}: runs example-orchestrator/{entry}, which does not exist")
+    port = role_ports.get(name)
+    index = re.fullmatch(r"orchestrator-(\d+)", name)
+    if index:
+        port = 9470 + int(index.group(1))
+        environment = service.get("environment") or {}
+        if environment.get("ORCHESTRATOR_INDEX") != index.group(1) or environment.get("ORCHESTRATOR_PROCESS") != name:
+            failures.append(f"{name}: ORCHESTRATOR_INDEX / ORCHESTRATOR_PROCESS do not match the service name")
+    if port is not None:
+        test = " ".join(service.get("healthcheck", {}).get("test", []))
+        if f"localhost:{port}/metrics" not in test:
+            failures.append(f"{name}: its health check does not probe its /metrics port {port}")
+for expected in ["orchestrator-init", "provider", "gateway", "timer-relay", "loadgen", *replicas]:
+    if expected not in orchestrator_services:
+        failures.append(f"{expected}: missing, or not built from {dockerfile_rel}")
+with open(os.path.join(root, "collector/prometheus-targets/compose/app.yml")) as f:
+    scraped = {target for group in yaml.safe_load(f) for target in group["targets"]}
+for name in orchestrator_services:
+    index = re.fullmatch(r"orchestrator-(\d+)", name)
+    port = 9470 + int(index.group(1)) if index else role_ports.get(name)
+    if port is not None and f"{name}:{port}" not in scraped:
+        failures.append(f"{name}: {name}:{port} is not a scrape target in collector/prometheus-targets/compose/app.yml")
+print(f"ok   orchestrator services checked: {', '.join(orchestrator_services)}")
 
 for failure in failures:
     print(f"FAIL {failure}")

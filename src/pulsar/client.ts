@@ -15,14 +15,32 @@ import type { ClientLike, ConsumerConfigLike, ConsumerLike, MessageLike, Produce
 
 type Factory<Config, Instance> = (this: unknown, config: Config) => Promise<Instance>;
 type Listener<Owner> = (message: MessageLike, owner: Owner) => unknown;
+/** The service URL of the client a factory is called on (`this`), when known. */
+export type ServiceUrlOf = (client: unknown) => string | undefined;
 
-export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory<ProducerConfigLike, ProducerLike>): Factory<ProducerConfigLike, ProducerLike> {
+export interface InstrumentClientOptions {
+  /** The client's service URL, for `server.address` / `server.port`. Default: the client's `serviceUrl` property, if any. */
+  serviceUrl?: string;
+}
+
+const unknownServiceUrl: ServiceUrlOf = () => undefined;
+
+export function instrumentedCreateProducer(
+  pipeline: Pipeline,
+  original: Factory<ProducerConfigLike, ProducerLike>,
+  serviceUrlOf: ServiceUrlOf = unknownServiceUrl,
+): Factory<ProducerConfigLike, ProducerLike> {
   return markInstrumented(function createProducer(this: unknown, config: ProducerConfigLike) {
+    const client = this;
     return original.call(this, config).then((producer) => {
       if (!pipeline.active) return producer;
       try {
         const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
-        return instrumentProducer(pipeline, producer, topic === undefined ? {} : { topic });
+        const serviceUrl = serviceUrlOf(client);
+        return instrumentProducer(pipeline, producer, {
+          ...(topic === undefined || isFullyQualified(producerTopic(producer)) ? {} : { topic }),
+          ...(serviceUrl === undefined ? {} : { serviceUrl }),
+        });
       } catch (error) {
         // The application still gets its producer, uninstrumented.
         logInternal(error);
@@ -33,13 +51,19 @@ export function instrumentedCreateProducer(pipeline: Pipeline, original: Factory
 }
 
 /** `this` is the client: its consumers are released when it closes (see instrumentedClose). */
-export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<ConsumerConfigLike, ConsumerLike>): Factory<ConsumerConfigLike, ConsumerLike> {
+export function instrumentedSubscribe(
+  pipeline: Pipeline,
+  original: Factory<ConsumerConfigLike, ConsumerLike>,
+  serviceUrlOf: ServiceUrlOf = unknownServiceUrl,
+): Factory<ConsumerConfigLike, ConsumerLike> {
   return markInstrumented(function subscribe(this: unknown, config: ConsumerConfigLike) {
     if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
     let instrumentation: ConsumerInstrumentation;
     let effective: ConsumerConfigLike = config;
     try {
+      const serviceUrl = serviceUrlOf(this);
       instrumentation = new ConsumerInstrumentation(pipeline, {
+        ...(serviceUrl === undefined ? {} : { serviceUrl }),
         subscription: String(config.subscription),
         ...(config.subscriptionType === undefined ? {} : { subscriptionType: config.subscriptionType }),
         ...(typeof config.topic === 'string' ? { topic: config.topic } : {}),
@@ -54,11 +78,10 @@ export function instrumentedSubscribe(pipeline: Pipeline, original: Factory<Cons
       logInternal(error);
       return original.call(this, config);
     }
-    const client = this;
     return original.call(this, effective).then((consumer) => {
       try {
         const wrapped = instrumentation.wrap(consumer);
-        if (client !== null && typeof client === 'object') instrumentation.belongsTo(pipeline.consumersOfClient(client));
+        if (this !== null && typeof this === 'object') instrumentation.belongsTo(pipeline.consumersOfClient(this));
         return wrapped;
       } catch (error) {
         logInternal(error);
@@ -93,15 +116,17 @@ export function instrumentedClose(pipeline: Pipeline, original: (this: unknown, 
   });
 }
 
-export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C): C {
+export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, client: C, options: InstrumentClientOptions = {}): C {
   // A client wrapped before, or one whose factories PulsarInstrumentation patched.
   if (pipeline.alreadyInstrumented('client', client) || pipeline.alreadyInstrumented('client', client.subscribe)) return client;
   const known = pipeline.wrappers.get(client);
   if (known !== undefined) return known as C;
   const raw: ClientLike = client;
+  const serviceUrl = options.serviceUrl ?? ownServiceUrl(client);
+  const serviceUrlOf: ServiceUrlOf = () => serviceUrl;
   const overrides: Record<string, unknown> = {
-    createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config)),
-    subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config)),
+    createProducer: instrumentedCreateProducer(pipeline, (config) => raw.createProducer(config), serviceUrlOf),
+    subscribe: instrumentedSubscribe(pipeline, (config) => raw.subscribe(config), serviceUrlOf),
     createReader: instrumentedCreateReader(pipeline, (config) => raw.createReader(config)),
   };
   const rawClose: unknown = raw.close;
@@ -109,4 +134,32 @@ export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, clien
   const wrapped = overlay(client, overrides);
   pipeline.wrappers.set(client, wrapped);
   return wrapped;
+}
+
+/** A client's own `serviceUrl` property (the WebSocket client has one; pulsar-client's Client does not). */
+function ownServiceUrl(client: object): string | undefined {
+  try {
+    const value: unknown = (client as { serviceUrl?: unknown }).serviceUrl;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The client's own name of the producer's topic: pulsar-client and the
+ * WebSocket client report it fully qualified (`persistent://tenant/ns/topic`),
+ * as consumers see it, even when the producer was created with a short name.
+ */
+function producerTopic(producer: ProducerLike): string | undefined {
+  try {
+    const topic: unknown = producer.getTopic();
+    return typeof topic === 'string' ? topic : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFullyQualified(topic: string | undefined): boolean {
+  return topic?.includes('://') === true;
 }

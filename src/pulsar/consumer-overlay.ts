@@ -3,13 +3,17 @@
  * consumer with the original arguments, and its result or error is returned
  * as is; deliveries and settles are reported to the instrumentation on the way.
  */
-import type { SettleKind } from '../telemetry/spans.js';
+import type { ReceiveStart, SettleKind } from '../telemetry/spans.js';
 import { overlay } from './overlay.js';
 import type { ConsumerLike, MessageIdLike, MessageLike } from './types.js';
 
 /** What the overlay reports; none of these throws. */
 export interface ConsumerEvents {
   delivered(message: MessageLike): void;
+  /** Before receive() / batchReceive() reach the consumer: where a receive span starts, or undefined when none is recorded. */
+  receiving(): ReceiveStart | undefined;
+  /** After the messages of that call were delivered. */
+  received(start: ReceiveStart, messages: readonly MessageLike[]): void;
   settledMessage(message: MessageLike, kind: SettleKind): void;
   settledId(messageId: MessageIdLike, kind: SettleKind): void;
   cumulativeAck(result: unknown, upTo: MessageLike): void;
@@ -25,12 +29,23 @@ export function consumerOverlay<C extends ConsumerLike>(consumer: C, events: Con
     return message;
   };
   return overlay(consumer, {
-    receive: (timeout?: number) => (timeout === undefined ? raw.receive() : raw.receive(timeout)).then(deliverOne),
+    receive: (timeout?: number) => {
+      const start = events.receiving();
+      const received = timeout === undefined ? raw.receive() : raw.receive(timeout);
+      if (start === undefined) return received.then(deliverOne);
+      return received.then((message) => {
+        events.delivered(message);
+        events.received(start, [message]);
+        return message;
+      });
+    },
     batchReceive: () => {
+      const start = events.receiving();
       const batch = raw.batchReceive?.();
       if (batch === undefined) throw new TypeError('batchReceive is not supported by this consumer');
       return batch.then((messages) => {
         for (const message of messages) events.delivered(message);
+        if (start !== undefined) events.received(start, messages);
         return messages;
       });
     },

@@ -9,7 +9,8 @@
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
-import { Destination, type SettleKind } from '../telemetry/spans.js';
+import { parseServiceUrl, type ServerAddress } from '../telemetry/server-address.js';
+import { Destination, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
 import { RedeliveryPolicy } from '../tracking/redelivery-policy.js';
 import { ConsumerDelivery, type TopicRoute } from './consumer-delivery.js';
@@ -40,24 +41,29 @@ export interface InstrumentConsumerOptions {
   ackTimeoutMs?: number;
   /** The consumer's `nAckRedeliverTimeoutMs` (pulsar-client's default: 60000), when a nacked message is expected back. */
   nAckRedeliverTimeoutMs?: number;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 export class ConsumerInstrumentation {
   readonly consumerId = newInstanceId();
-  private readonly stamps = new IncomingStamps();
+  private readonly stamps: IncomingStamps;
+  private readonly server: ServerAddress | undefined;
   private readonly routes = new Map<string, TopicRoute>();
   private readonly inflight = new InflightList();
   private readonly redelivery: RedeliveryPolicy;
   private wrapped: ConsumerLike | undefined = undefined;
   private stopWatchingConnection: (() => void) | undefined = undefined;
   /** The set of consumers of the client this one was subscribed through, left on close. */
-  private clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer> | undefined = undefined;
+  private clientConsumers: Set<TrackedConsumer> | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
     readonly options: InstrumentConsumerOptions,
   ) {
     this.redelivery = new RedeliveryPolicy(options);
+    this.stamps = new IncomingStamps(pipeline.unstampedOrdering);
+    this.server = parseServiceUrl(options.serviceUrl);
   }
 
   /** The instrumented view of `consumer` (created once; a consumer instrumented before is returned as it is). */
@@ -68,11 +74,13 @@ export class ConsumerInstrumentation {
     if (known !== undefined) return known as C;
     const wrapped = consumerOverlay(consumer, {
       delivered: (message) => void this.deliverSafely(message),
+      receiving: () => (this.pipeline.active ? this.pipeline.spans.receiveStart() : undefined),
+      received: (start, messages) => this.recordReceive(start, messages),
       settledMessage: (message, kind) => this.settleMessage(message, kind),
       settledId: (messageId, kind) => this.settleId(messageId, kind),
       cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
       cumulativeAckId: (result, upTo) => this.settleCumulative(result, () => this.findById(upTo)),
-      closing: (expectRedelivery) => this.closing(expectRedelivery),
+      closing: (expectRedelivery) => this.stopTracking(expectRedelivery),
     });
     this.wrapped = wrapped;
     this.pipeline.wrappers.set(consumer, wrapped);
@@ -82,14 +90,10 @@ export class ConsumerInstrumentation {
   }
 
   /** Records the client this consumer was subscribed through: it is released when that client closes. */
-  belongsTo(clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer>): void {
+  belongsTo(clientConsumers: Set<TrackedConsumer>): void {
     if (!this.pipeline.consumers.has(this)) return;
     this.clientConsumers = clientConsumers;
     clientConsumers.add(this);
-  }
-
-  closeWithClient(): void {
-    this.closing(true);
   }
 
   /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
@@ -119,7 +123,7 @@ export class ConsumerInstrumentation {
   }
 
   /** `expectRedelivery`: the broker hands what this consumer held to another one (close, not unsubscribe). */
-  private closing(expectRedelivery: boolean): void {
+  stopTracking(expectRedelivery: boolean): void {
     this.releaseAll(expectRedelivery);
     this.pipeline.consumers.delete(this);
     this.clientConsumers?.delete(this);
@@ -134,7 +138,9 @@ export class ConsumerInstrumentation {
   }
 
   /** Wraps a listener so that each call is a delivery with a processing window. */
-  wrapListener(listener: (message: MessageLike, consumer: ConsumerLike) => unknown): (message: MessageLike, consumer: ConsumerLike) => unknown {
+  wrapListener(
+    listener: (message: MessageLike, consumer: ConsumerLike) => unknown,
+  ): (message: MessageLike, consumer: ConsumerLike) => unknown {
     return (message, consumer) => {
       const wrappedConsumer = this.wrap(consumer);
       const delivery = this.deliverSafely(message);
@@ -154,6 +160,27 @@ export class ConsumerInstrumentation {
     }
   }
 
+  /** The `receive` span of one receive() / batchReceive() call; never throws. */
+  private recordReceive(start: ReceiveStart, messages: readonly MessageLike[]): void {
+    if (!this.pipeline.active) return;
+    try {
+      // One destination for the span when every message shares it (a multi-topic batch names none).
+      let common: Destination | undefined;
+      let mixed = false;
+      for (const message of messages) {
+        const destination = this.ownDelivery(message)?.route.destination;
+        if (destination === undefined) continue;
+        if (common === undefined) common = destination;
+        else if (destination.topic.base !== common.topic.base) mixed = true;
+      }
+      // Nothing of it was instrumented (the instance closed, or delivery failed): no span either.
+      if (common === undefined) return;
+      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, messages);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
   private deliver(message: MessageLike): ConsumerDelivery | undefined {
     const pipeline = this.pipeline;
     const known = this.ownDelivery(message);
@@ -169,7 +196,7 @@ export class ConsumerInstrumentation {
     let messageId: string | undefined;
     try {
       topicName = topicNameOf(message);
-      stamps = this.stamps.read(message.getProperties());
+      stamps = this.stamps.read(message.getProperties(), message);
       key = messageKey(message);
       redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
       publishTimestamp = Number(message.getPublishTimestamp()) || 0;
@@ -181,22 +208,23 @@ export class ConsumerInstrumentation {
     const route = this.route(topicName);
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
-    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
-    const earlier = messageId === undefined ? false : pipeline.tracker.seenBefore(route.stream, messageId);
-    const redelivered = redeliveryCount > 0 || earlier !== false;
-    if (earlier instanceof ConsumerDelivery) earlier.owner.supersede(earlier);
-    else if (typeof earlier === 'object') pipeline.tracker.settle(earlier);
 
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     delivery.messageId = messageId;
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
-    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redelivered);
+    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
+    const tracker = pipeline.tracker;
+    tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount > 0);
+    const redelivered = tracker.redelivered;
+    const superseded = tracker.superseded;
+    if (superseded instanceof ConsumerDelivery) superseded.owner.supersede(superseded);
     this.inflight.append(delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
 
     const instruments = route.instruments;
     instruments.received.inc();
+    if (!stamps.stamped) instruments.unstamped.inc();
     if (redelivered) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
     const span = delivery.span;
@@ -205,16 +233,17 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      if (messageId !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, messageId);
+      pipeline.spans.describeMessage(span, message, messageId);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
-      if (stamps.producer !== undefined) {
+      if (stamps.stamped && stamps.producer !== undefined) {
         span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, stamps.producer);
         span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, stamps.seq);
       }
       if (delivery.violation !== undefined) span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, delivery.violation);
     }
-    if (pipeline.consumerHook !== undefined) runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
+    if (pipeline.consumerHook !== undefined)
+      runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
     return delivery;
   }
 
@@ -247,7 +276,7 @@ export class ConsumerInstrumentation {
       const subscription = this.options.subscription;
       route = {
         stream: this.pipeline.tracker.stream(parsed.base, subscription),
-        destination: new Destination(parsed, subscription, this.options.subscriptionType),
+        destination: new Destination(parsed, subscription, this.options.subscriptionType, this.server),
         instruments: this.pipeline.metrics.stream(parsed.base, subscription),
       };
       this.routes.set(name, route);
@@ -361,7 +390,7 @@ export class ConsumerInstrumentation {
    * On close/unsubscribe, or when Keyscope closes, stop tracking what this
    * consumer held. `expectRedelivery`: the broker redelivers it (close).
    */
-  releaseAll(expectRedelivery: boolean): void {
+  private releaseAll(expectRedelivery: boolean): void {
     try {
       const now = this.pipeline.clock();
       for (const delivery of this.inflight.snapshot()) {

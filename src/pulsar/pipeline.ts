@@ -4,7 +4,7 @@
  * Data flows one way: wrapper -> tracker -> telemetry.
  */
 import { diag, type Span, type Tracer } from '@opentelemetry/api';
-import type { ContextErrorReason, IncomingStamps } from '../context/incoming.js';
+import type { ContextErrorReason, IncomingStamps, UnstampedOrdering } from '../context/incoming.js';
 import type { KeyscopeMetrics } from '../telemetry/metrics.js';
 import type { KeyscopeSpans } from '../telemetry/spans.js';
 import type { Delivery, Tracker } from '../tracking/tracker.js';
@@ -36,14 +36,14 @@ export interface PipelineParts {
   clock: () => number;
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
+  unstampedOrdering: UnstampedOrdering | undefined;
 }
 
 /** What the pipeline keeps of a wrapped consumer. */
 export interface TrackedConsumer {
-  releaseAll(expectRedelivery: boolean): void;
   expireAckTimeouts(now: number): void;
-  /** Its client closed: like its own close. */
-  closeWithClient(): void;
+  /** Ends what it holds in flight and forgets it. `expectRedelivery`: the broker hands those messages to another consumer (a close, not an unsubscribe or Keyscope's own close). */
+  stopTracking(expectRedelivery: boolean): void;
 }
 
 export class Pipeline {
@@ -53,6 +53,7 @@ export class Pipeline {
   readonly clock: () => number;
   readonly producerHook: ProducerHook | undefined;
   readonly consumerHook: ConsumerHook | undefined;
+  readonly unstampedOrdering: UnstampedOrdering | undefined;
   /** False after close(): wrappers then pass every call straight through. */
   active = true;
   /**
@@ -77,6 +78,7 @@ export class Pipeline {
     this.clock = parts.clock;
     this.producerHook = parts.producerHook;
     this.consumerHook = parts.consumerHook;
+    this.unstampedOrdering = parts.unstampedOrdering;
   }
 
   get tracer(): Tracer {
@@ -97,7 +99,7 @@ export class Pipeline {
     const consumers = this.clientConsumers.get(client);
     if (consumers === undefined) return;
     this.clientConsumers.delete(client);
-    for (const consumer of [...consumers]) consumer.closeWithClient();
+    for (const consumer of [...consumers]) consumer.stopTracking(true);
   }
 
   /** Logs `message` as a diag warning the first time `topic` comes up for this instance. */

@@ -6,6 +6,7 @@
 import { context, propagation, trace, type Span, type TextMapSetter } from '@opentelemetry/api';
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
+import { parseServiceUrl } from '../telemetry/server-address.js';
 import { Destination, hasContext } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
 import { producerMessageKey } from './keys.js';
@@ -17,6 +18,8 @@ import type { MessageIdLike, ProducerLike, ProducerMessageLike, PropertyMap } fr
 export interface InstrumentProducerOptions {
   /** Topic label and span destination; defaults to `producer.getTopic()`. */
   topic?: string;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 class ProducerInstrumentation {
@@ -27,7 +30,7 @@ class ProducerInstrumentation {
   private replacedUserProperty = false;
   private readonly setter: TextMapSetter<PropertyMap> = {
     set: (carrier, key, value) => {
-      if (hasOwn(carrier, key)) this.replacedUserProperty = true;
+      if (Object.hasOwn(carrier, key)) this.replacedUserProperty = true;
       carrier[key] = value;
     },
   };
@@ -36,8 +39,9 @@ class ProducerInstrumentation {
     private readonly pipeline: Pipeline,
     private readonly producer: ProducerLike,
     readonly topic: string,
+    serviceUrl: string | undefined,
   ) {
-    this.destination = new Destination(parseTopicName(topic));
+    this.destination = new Destination(parseTopicName(topic), undefined, undefined, parseServiceUrl(serviceUrl));
     this.instruments = pipeline.metrics.topic(this.destination.topic.base);
   }
 
@@ -93,7 +97,7 @@ class ProducerInstrumentation {
     }
     const properties = original === undefined ? {} : copyProperties(original);
     // Usually a consumed message forwarded with its properties: the new hop's stamps replace the old ones.
-    this.replacedUserProperty = hasOwn(properties, PRODUCER_PROPERTY) || hasOwn(properties, SEQ_PROPERTY);
+    this.replacedUserProperty = Object.hasOwn(properties, PRODUCER_PROPERTY) || Object.hasOwn(properties, SEQ_PROPERTY);
     properties[PRODUCER_PROPERTY] = this.stamp.producerId;
     properties[SEQ_PROPERTY] = String(this.stamp.nextSeq());
     outgoing.properties = properties;
@@ -107,7 +111,7 @@ class ProducerInstrumentation {
     const spans = pipeline.spans;
     const span = spans.startSend(this.destination, active);
     // Attribute values cost work (the key hash); a span that records nothing gets none.
-    if (span.isRecording()) spans.describeSend(span, producerMessageKey(outgoing), this.stamp.producerId, this.stamp.lastSeq);
+    if (span.isRecording()) spans.describeSend(span, producerMessageKey(outgoing), this.stamp.producerId, this.stamp.lastSeq, outgoing.data);
     if (outgoing !== message) {
       // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
       propagation.inject(hasContext(span) ? trace.setSpan(active, span) : active, outgoing.properties as PropertyMap, this.setter);
@@ -123,7 +127,7 @@ class ProducerInstrumentation {
       const instruments = this.instruments;
       instruments.sendDuration.observe(Math.max(0, this.pipeline.clock() - startedAt) / 1000);
       instruments.sent.inc();
-      this.pipeline.spans.endSend(span, messageId);
+      this.pipeline.spans.endSend(span, this.destination, messageId);
     } catch (internal) {
       logInternal(internal);
     }
@@ -141,10 +145,6 @@ class ProducerInstrumentation {
   }
 }
 
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
-}
-
 export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, producer: P, options: InstrumentProducerOptions = {}): P {
   // Stamped twice, every message would count as reserved_property_present.
   if (pipeline.alreadyInstrumented('producer', producer)) return producer;
@@ -158,7 +158,7 @@ export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, p
       topic = undefined;
     }
   }
-  const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown');
+  const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown', options.serviceUrl);
   const wrapped = overlay(producer, {
     send: (message: ProducerMessageLike) => instrumentation.send(message),
   });

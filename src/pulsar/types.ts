@@ -38,6 +38,8 @@ export interface MessageLike {
   getOrderingKey?(): string;
   /** Newer clients only: feature-detected at runtime. */
   getRedeliveryCount?(): number;
+  /** Feature-detected: the WebSocket API does not carry it (its client returns ''). */
+  getProducerName?(): string;
 }
 
 export interface ProducerLike {

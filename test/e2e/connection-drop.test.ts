@@ -93,7 +93,9 @@ afterAll(async () => {
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
   const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((sum, v) => sum + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 describe('connection drops while messages are unacknowledged', () => {
@@ -101,7 +103,12 @@ describe('connection drops while messages are unacknowledged', () => {
     const topic = uniqueTopic('drop');
     const subscription = 'drop';
     const labels = { topic, subscription };
-    const consumer = await proxied.subscribe({ topic, subscription, subscriptionType: 'KeyShared', subscriptionInitialPosition: 'Earliest' });
+    const consumer = await proxied.subscribe({
+      topic,
+      subscription,
+      subscriptionType: 'KeyShared',
+      subscriptionInitialPosition: 'Earliest',
+    });
     const producer = await direct.createProducer({ topic });
 
     // What the application saw, judged by message id as the broker assigns it.

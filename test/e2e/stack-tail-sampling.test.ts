@@ -58,6 +58,7 @@ async function startCollector(ports: typeof PORTS, baselinePercent: number): Pro
       OTELCOL_TELEMETRY_PORT: String(ports.telemetry),
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
       OTELCOL_JAEGER_ENDPOINT: `127.0.0.1:${process.env['JAEGER_OTLP_GRPC_PORT'] ?? '14317'}`,
+      OTELCOL_AUDIT_ENDPOINT: `http://127.0.0.1:${process.env['KEYSCOPE_AUDIT_OTLP_PORT'] ?? '4319'}`,
       OTELCOL_DECISION_WAIT: `${DECISION_WAIT_S}s`,
       OTELCOL_SLOW_TRACE_MS: String(SLOW_TRACE_MS),
       OTELCOL_BASELINE_SAMPLING_PERCENT: String(baselinePercent),

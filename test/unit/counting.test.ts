@@ -70,7 +70,8 @@ describe('stamps', () => {
     const raw = await h.rawClient.subscribe({ topic: 't', subscription: 's' });
     const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's' });
     const seqs = ['9007199254740991', '9007199254740990', '9007199254740992', '9999999999999999', '10000000000000000'];
-    seqs.forEach((seq, i) => raw.enqueue(new FakeMessage(stored('k', { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: seq }, i), 0)));
+    for (const [i, seq] of seqs.entries())
+      raw.enqueue(new FakeMessage(stored('k', { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: seq }, i), 0));
     for (let i = 0; i < seqs.length; i++) await consumer.acknowledge(await consumer.receive());
     expect(await contextErrors(h, 'invalid_seq')).toBe(3);
     expect(await orderingViolations(h, labels, 'reorder')).toBe(1);
@@ -83,8 +84,8 @@ describe('long keys that differ only in a lone surrogate', () => {
     const raw = await h.rawClient.subscribe({ topic: 't', subscription: 's' });
     const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's' });
     const base = 'x'.repeat(600);
-    const first = base + '\ud800';
-    const second = base + '\udc00';
+    const first = `${base}\ud800`;
+    const second = `${base}\udc00`;
     raw.enqueue(new FakeMessage(stored(first, { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: '2' }, 1), 0));
     raw.enqueue(new FakeMessage(stored(second, { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: '1' }, 2), 0));
     await consumer.acknowledge(await consumer.receive());

@@ -71,15 +71,19 @@ function buildProperties(shape: PropertiesShape, entries: Array<[string, string]
   if (shape === 'inherited') {
     const half = Math.ceil(entries.length / 2);
     const parent: object = {};
-    for (const [key, value] of entries.slice(0, half)) Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of entries.slice(0, half))
+      Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
     const child: object = Object.create(parent);
-    for (const [key, value] of entries.slice(half)) Object.defineProperty(child, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of entries.slice(half))
+      Object.defineProperty(child, key, { value, enumerable: true, writable: true, configurable: true });
     return child;
   }
   const target: object = shape === 'null-prototype' ? Object.create(null) : {};
   for (const [key, value] of entries) {
     const descriptor: PropertyDescriptor =
-      shape === 'getters' ? { get: () => value, enumerable: true, configurable: true } : { value, enumerable: true, writable: true, configurable: true };
+      shape === 'getters'
+        ? { get: () => value, enumerable: true, configurable: true }
+        : { value, enumerable: true, writable: true, configurable: true };
     Object.defineProperty(target, key, descriptor);
   }
   // Not sent by the client, and never sent by the copy either.
@@ -156,7 +160,8 @@ afterAll(() => current?.keyscope.close());
 
 describe('the producer wrapper never alters a message (property-based)', () => {
   it('sends the fields and every property key the client would have read, unchanged, plus stamps', async () => {
-    const h = (current = harness());
+    const h = harness();
+    current = h;
     const raw = new RecordingProducer();
     const producer = h.keyscope.instrumentProducer(raw, { topic: 't' });
     let replaced = 0;
@@ -178,7 +183,7 @@ describe('the producer wrapper never alters a message (property-based)', () => {
 
           // One assertion per case: the differences found, which must be none.
           const differences: string[] = [];
-          if (sent === message) differences.push('the caller\'s object was sent');
+          if (sent === message) differences.push("the caller's object was sent");
           for (const field of FIELDS) {
             if (field !== 'properties' && read(sent, field) !== read(message, field)) differences.push(`field ${field}`);
           }
@@ -191,7 +196,8 @@ describe('the producer wrapper never alters a message (property-based)', () => {
               if (WRITTEN.has(key)) collides = true;
               else {
                 kept.add(key);
-                if (Object.getOwnPropertyDescriptor(sentProperties, key)?.value !== read(properties, key)) differences.push(`property ${JSON.stringify(key)}`);
+                if (Object.getOwnPropertyDescriptor(sentProperties, key)?.value !== read(properties, key))
+                  differences.push(`property ${JSON.stringify(key)}`);
               }
             }
           }
@@ -202,7 +208,8 @@ describe('the producer wrapper never alters a message (property-based)', () => {
           if (!/^[A-Za-z0-9_-]{12}$/.test(sentProperties[PRODUCER_PROPERTY] ?? '')) differences.push('producer stamp');
           if (!/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.test(sentProperties.traceparent ?? '')) differences.push('traceparent');
           if (!isDeepStrictEqual(snapshot(message), before)) differences.push('message changed');
-          if (properties !== undefined && !isDeepStrictEqual(snapshot(properties), propertiesBefore)) differences.push('properties changed');
+          if (properties !== undefined && !isDeepStrictEqual(snapshot(properties), propertiesBefore))
+            differences.push('properties changed');
           expect(differences).toEqual([]);
         },
       ),
@@ -210,7 +217,9 @@ describe('the producer wrapper never alters a message (property-based)', () => {
     );
     expect(raw.sent).toHaveLength(cases);
     expect(await metricValue(h.registry, 'keyscope_messages_sent_total', { topic: 't' })).toBe(cases);
-    expect(await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'reserved_property_present' })).toBe(replaced);
+    expect(await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'reserved_property_present' })).toBe(
+      replaced,
+    );
     expect(replaced).toBeGreaterThan(0);
   });
 
@@ -279,16 +288,20 @@ describe('the producer wrapper never alters a message (property-based)', () => {
 
   it('copyProperties keeps every key for...in yields, with its value, and never touches a prototype', () => {
     fc.assert(
-      fc.property(fc.constantFrom<PropertiesShape>('plain', 'null-prototype', 'getters', 'inherited'), propertyEntries, (shape, entries) => {
-        const original = buildProperties(shape, entries);
-        const copy = copyProperties(original);
-        const expected: Array<[string, unknown]> = [];
-        for (const key in original) expected.push([key, read(original, key)]);
-        // Integer-like keys come first in any object, so the order is the object model's, not the source's.
-        const byKey = (a: [string | symbol, unknown], b: [string | symbol, unknown]) => String(a[0]).localeCompare(String(b[0]));
-        const actual = Reflect.ownKeys(copy).map((key): [string | symbol, unknown] => [key, read(copy, key as string)]);
-        return isDeepStrictEqual(actual.sort(byKey), expected.sort(byKey)) && Object.getPrototypeOf(copy) === Object.prototype;
-      }),
+      fc.property(
+        fc.constantFrom<PropertiesShape>('plain', 'null-prototype', 'getters', 'inherited'),
+        propertyEntries,
+        (shape, entries) => {
+          const original = buildProperties(shape, entries);
+          const copy = copyProperties(original);
+          const expected: Array<[string, unknown]> = [];
+          for (const key in original) expected.push([key, read(original, key)]);
+          // Integer-like keys come first in any object, so the order is the object model's, not the source's.
+          const byKey = (a: [string | symbol, unknown], b: [string | symbol, unknown]) => String(a[0]).localeCompare(String(b[0]));
+          const actual = Reflect.ownKeys(copy).map((key): [string | symbol, unknown] => [key, read(copy, key as string)]);
+          return isDeepStrictEqual(actual.sort(byKey), expected.sort(byKey)) && Object.getPrototypeOf(copy) === Object.prototype;
+        },
+      ),
       { numRuns: 5000 },
     );
   });

@@ -32,6 +32,7 @@ const CONTRACT: Record<string, [string, string[]]> = {
 /** Metrics added beside the contract's names (documented as additions in the README). */
 const ADDITIONS: Record<string, [string, string[]]> = {
   keyscope_inflight_evictions_total: ['counter', ['topic', 'subscription']],
+  keyscope_unstamped_messages_total: ['counter', ['topic', 'subscription']],
 };
 
 let h: Harness | undefined;

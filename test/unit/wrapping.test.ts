@@ -73,7 +73,7 @@ describe('wrapping an instrumented object again', () => {
     expect(warnings.filter((w) => w.includes('producer that is already instrumented'))).toHaveLength(1);
   });
 
-  it('two Keyscope instances on one stream: the second returns the first one\'s wrapper, nothing is stamped twice', async () => {
+  it("two Keyscope instances on one stream: the second returns the first one's wrapper, nothing is stamped twice", async () => {
     h = harness();
     const second = new Keyscope({ registry: new Registry<RegistryContentType>(), tracerProvider: testTracing().provider });
     try {
@@ -83,7 +83,9 @@ describe('wrapping an instrumented object again', () => {
       const consumer = await client.subscribe({ topic: 't', subscription: 's' });
       for (let i = 0; i < 3; i++) await producer.send({ data: Buffer.from(String(i)), partitionKey: 'k' });
       for (let i = 0; i < 3; i++) await consumer.acknowledge(await consumer.receive());
-      expect(await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'reserved_property_present' })).toBeUndefined();
+      expect(
+        await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'reserved_property_present' }),
+      ).toBeUndefined();
       expect(await consumerFigures(h)).toEqual({ received: 3, acked: 3, inflight: 0 });
     } finally {
       second.close();
@@ -144,7 +146,7 @@ describe('client.close()', () => {
     expect(spans.every((s) => s.events.some((e) => e.attributes?.['messaging.operation.name'] === 'closed'))).toBe(true);
   });
 
-  it('a consumer closed on its own leaves its client\'s list, so a long-lived client holds nothing per closed consumer', async () => {
+  it("a consumer closed on its own leaves its client's list, so a long-lived client holds nothing per closed consumer", async () => {
     h = harness();
     const pipeline = h.keyscope.internalPipeline;
     for (let cycle = 0; cycle < 50; cycle++) {
