@@ -127,7 +127,7 @@ export class IncomingStamps {
       else this.report('invalid_seq');
     }
     // Stamps only make sense together.
-    if (this.producer === undefined || this.seq !== this.seq) {
+    if (this.producer === undefined || Number.isNaN(this.seq)) {
       this.producer = undefined;
       this.seq = Number.NaN;
     }
@@ -171,7 +171,7 @@ export class IncomingStamps {
 
   private carriesTraceField(carrier: PropertyMap): boolean {
     for (const field of propagation.fields()) {
-      if (!NON_TRACE_FIELDS.has(field) && typeof carrier[field] === 'string' && Object.prototype.hasOwnProperty.call(carrier, field)) {
+      if (!NON_TRACE_FIELDS.has(field) && typeof carrier[field] === 'string' && Object.hasOwn(carrier, field)) {
         return true;
       }
     }
