@@ -38,7 +38,7 @@ export class PropertyGetter implements TextMapGetter<PropertyMap> {
   }
 
   get(carrier: PropertyMap, key: string): string | undefined {
-    if (!Object.prototype.hasOwnProperty.call(carrier, key)) return undefined;
+    if (!Object.hasOwn(carrier, key)) return undefined;
     const value: unknown = carrier[key];
     if (typeof value !== 'string') {
       this.problem ??= 'non_string_property';

@@ -125,7 +125,7 @@ export class IncomingStamps {
       else this.report('invalid_seq');
     }
     // Stamps only make sense together.
-    if (this.producer === undefined || this.seq !== this.seq) {
+    if (this.producer === undefined || Number.isNaN(this.seq)) {
       this.producer = undefined;
       this.seq = Number.NaN;
     }

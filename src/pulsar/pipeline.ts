@@ -81,10 +81,6 @@ export class Pipeline {
     this.unstampedOrdering = parts.unstampedOrdering;
   }
 
-  get tracer(): Tracer {
-    return this.spans.tracer;
-  }
-
   consumersOfClient(client: object): Set<TrackedConsumer> {
     let consumers = this.clientConsumers.get(client);
     if (consumers === undefined) {

@@ -15,7 +15,10 @@ describe('src/tracking/', () => {
     for (const file of files) {
       const source = readFileSync(new URL(file, folder), 'utf8');
       const imports = [...source.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
-      expect(imports.filter((from) => !from?.startsWith('./')), file).toEqual([]);
+      expect(
+        imports.filter((from) => !from?.startsWith('./')),
+        file,
+      ).toEqual([]);
     }
   });
 });
