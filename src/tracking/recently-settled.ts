@@ -1,20 +1,39 @@
 /**
- * Message ids of one stream that were settled recently, so that a message
+ * Messages of one stream that were settled recently, so that a message
  * coming again is recognised as a redelivery whatever its redelivery count
  * says (Pulsar sends count 0 after a reconnect, on Exclusive and Failover
  * always, and for the siblings of a nacked batch message).
  *
- * A batch costs one record: its messages share the entry (ledger, entry,
- * partition) and are delivered in batch-index order, so the highest index
- * settled tells which of them were delivered before.
+ * A message is named by its stamps (producer and seq) when it carries them:
+ * no message id has to be read from the client for it. Other messages are
+ * named by their id; a batch then costs one record: its messages share the
+ * entry (ledger, entry, partition) and are delivered in batch-index order,
+ * so the highest index settled tells which of them were delivered before.
  *
- * Bounded in two generations of `capacity / 2` entries each: a full current
+ * Bounded in two generations of `capacity / 2` records each: a full current
  * generation becomes the previous one, and the previous one is dropped whole.
- * So the last `capacity / 2` to `capacity` entries settled are remembered,
+ * So the last `capacity / 2` to `capacity` records settled are remembered,
  * and the hot path never deletes from a Map (deleting the oldest entry of a
  * large Map one by one leaves holes that cost a rehash every few thousand
  * messages).
  */
+
+/** One generation of records. */
+class Generation {
+  /** Message id entries, with the highest batch index settled (-1 outside a batch). */
+  readonly ids = new Map<string, number>();
+  /** Seqs settled, by producer. */
+  readonly stamps = new Map<string, Set<number>>();
+  stampCount = 0;
+
+  get size(): number {
+    return this.ids.size + this.stampCount;
+  }
+
+  hasStamp(producer: string, seq: number): boolean {
+    return this.stamps.get(producer)?.has(seq) === true;
+  }
+}
 
 /** A message id's text cut into its entry and batch index (`(ledger,entry,partition,batchIndex)`, as pulsar-client and the WebSocket client write it). */
 export interface EntryOfId {
@@ -24,8 +43,8 @@ export interface EntryOfId {
 }
 
 export class RecentlySettled {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
+  private current = new Generation();
+  private previous = new Generation();
   private readonly generationSize: number;
   /** Reused by every call: reading an id allocates only the entry string. */
   private readonly scratch: EntryOfId = { entry: '', batchIndex: -1 };
@@ -43,22 +62,44 @@ export class RecentlySettled {
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
     // A batch entry keeps its highest index; anything else is simply (re)set.
     if (batchIndex >= 0) {
-      const known = this.current.get(entry) ?? this.previous.get(entry);
+      const known = this.current.ids.get(entry) ?? this.previous.ids.get(entry);
       if (known !== undefined && known >= batchIndex) return;
     }
-    if (this.current.size >= this.generationSize) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
-    this.current.set(entry, batchIndex);
+    this.makeRoom();
+    this.current.ids.set(entry, batchIndex);
   }
 
   /** Whether a delivery of `messageId` repeats one settled recently. */
   has(messageId: string): boolean {
-    if (this.current.size === 0) return false;
+    if (this.current.ids.size === 0 && this.previous.ids.size === 0) return false;
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
-    const known = this.current.get(entry) ?? this.previous.get(entry);
+    const known = this.current.ids.get(entry) ?? this.previous.ids.get(entry);
     return known !== undefined && batchIndex <= known;
+  }
+
+  /** Remembers a settled message by its stamps. */
+  rememberStamp(producer: string, seq: number): void {
+    if (this.capacity <= 0 || this.current.hasStamp(producer, seq)) return;
+    this.makeRoom();
+    const current = this.current;
+    let seqs = current.stamps.get(producer);
+    if (seqs === undefined) {
+      seqs = new Set();
+      current.stamps.set(producer, seqs);
+    }
+    seqs.add(seq);
+    current.stampCount++;
+  }
+
+  /** Whether a delivery with these stamps repeats a message settled recently. */
+  hasStamp(producer: string, seq: number): boolean {
+    return this.current.hasStamp(producer, seq) || this.previous.hasStamp(producer, seq);
+  }
+
+  private makeRoom(): void {
+    if (this.current.size < this.generationSize) return;
+    this.previous = this.current;
+    this.current = new Generation();
   }
 }
 
