@@ -10,30 +10,13 @@
  * entry (ledger, entry, partition) and are delivered in batch-index order,
  * so the highest index settled tells which of them were delivered before.
  *
- * Bounded in two generations of `capacity / 2` records each: a full current
- * generation becomes the previous one, and the previous one is dropped whole.
- * So the last `capacity / 2` to `capacity` records settled are remembered,
- * and the hot path never deletes from a Map (deleting the oldest entry of a
- * large Map one by one leaves holes that cost a rehash every few thousand
- * messages).
+ * Bounded: the last `capacity` messages settled with stamps; ids in two
+ * generations of `capacity / 2` entries each, a full current generation
+ * becoming the previous one and the previous one dropped whole, so the last
+ * `capacity / 2` to `capacity` entries are remembered and the hot path never
+ * deletes from a Map (deleting the oldest entry of a large Map one by one
+ * leaves holes that cost a rehash every few thousand messages).
  */
-
-/** One generation of records. */
-class Generation {
-  /** Message id entries, with the highest batch index settled (-1 outside a batch). */
-  readonly ids = new Map<string, number>();
-  /** Seqs settled, by producer. */
-  readonly stamps = new Map<string, Set<number>>();
-  stampCount = 0;
-
-  get size(): number {
-    return this.ids.size + this.stampCount;
-  }
-
-  hasStamp(producer: string, seq: number): boolean {
-    return this.stamps.get(producer)?.has(seq) === true;
-  }
-}
 
 /** A message id's text cut into its entry and batch index (`(ledger,entry,partition,batchIndex)`, as pulsar-client and the WebSocket client write it). */
 export interface EntryOfId {
@@ -42,19 +25,31 @@ export interface EntryOfId {
   batchIndex: number;
 }
 
+/** One generation of message id entries, with the highest batch index settled (-1 outside a batch). */
+type Generation = Map<string, number>;
+
 export class RecentlySettled {
-  private current = new Generation();
-  private previous = new Generation();
+  private current: Generation = new Map();
+  private previous: Generation = new Map();
   private readonly generationSize: number;
   /** Reused by every call: reading an id allocates only the entry string. */
   private readonly scratch: EntryOfId = { entry: '', batchIndex: -1 };
+  /**
+   * The last `capacity` messages settled with stamps, as a ring of parallel
+   * arrays: remembering one allocates nothing. Looking one up walks the ring,
+   * which only a delivery that may repeat a message asks for (see Tracker.register).
+   */
+  private readonly stampSeqs: number[] = [];
+  private readonly stampProducers: string[] = [];
+  private nextStamp = 0;
 
   constructor(readonly capacity: number) {
     this.generationSize = Math.max(1, Math.ceil(capacity / 2));
   }
 
+  /** Records remembered: id entries and stamps. */
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.current.size + this.previous.size + this.stampSeqs.length;
   }
 
   remember(messageId: string): void {
@@ -62,44 +57,44 @@ export class RecentlySettled {
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
     // A batch entry keeps its highest index; anything else is simply (re)set.
     if (batchIndex >= 0) {
-      const known = this.current.ids.get(entry) ?? this.previous.ids.get(entry);
+      const known = this.current.get(entry) ?? this.previous.get(entry);
       if (known !== undefined && known >= batchIndex) return;
     }
-    this.makeRoom();
-    this.current.ids.set(entry, batchIndex);
+    if (this.current.size >= this.generationSize) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(entry, batchIndex);
   }
 
   /** Whether a delivery of `messageId` repeats one settled recently. */
   has(messageId: string): boolean {
-    if (this.current.ids.size === 0 && this.previous.ids.size === 0) return false;
+    if (this.current.size === 0) return false;
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
-    const known = this.current.ids.get(entry) ?? this.previous.ids.get(entry);
+    const known = this.current.get(entry) ?? this.previous.get(entry);
     return known !== undefined && batchIndex <= known;
   }
 
-  /** Remembers a settled message by its stamps. */
+  /** Remembers a message settled with stamps (`producer` interned, as the tracker keeps it). */
   rememberStamp(producer: string, seq: number): void {
-    if (this.capacity <= 0 || this.current.hasStamp(producer, seq)) return;
-    this.makeRoom();
-    const current = this.current;
-    let seqs = current.stamps.get(producer);
-    if (seqs === undefined) {
-      seqs = new Set();
-      current.stamps.set(producer, seqs);
+    if (this.capacity <= 0) return;
+    if (this.stampSeqs.length < this.capacity) {
+      this.stampSeqs.push(seq);
+      this.stampProducers.push(producer);
+      return;
     }
-    seqs.add(seq);
-    current.stampCount++;
+    this.stampSeqs[this.nextStamp] = seq;
+    this.stampProducers[this.nextStamp] = producer;
+    this.nextStamp = (this.nextStamp + 1) % this.capacity;
   }
 
   /** Whether a delivery with these stamps repeats a message settled recently. */
   hasStamp(producer: string, seq: number): boolean {
-    return this.current.hasStamp(producer, seq) || this.previous.hasStamp(producer, seq);
-  }
-
-  private makeRoom(): void {
-    if (this.current.size < this.generationSize) return;
-    this.previous = this.current;
-    this.current = new Generation();
+    const seqs = this.stampSeqs;
+    for (let i = 0; i < seqs.length; i++) {
+      if (seqs[i] === seq && this.stampProducers[i] === producer) return true;
+    }
+    return false;
   }
 }
 
