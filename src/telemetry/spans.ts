@@ -8,12 +8,10 @@
  */
 import {
   INVALID_TRACEID,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
   context,
-  propagation,
   trace,
   type Attributes,
   type Context,
@@ -23,7 +21,6 @@ import {
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
-import { PropertyGetter } from '../context/carrier.js';
 import * as semconv from '../semconv.js';
 import type { KeyRenderer } from './key-policy.js';
 import { formatMessageId, partitionOfMessageId } from './message-id.js';
@@ -75,10 +72,15 @@ export class Destination {
   readonly processOptions: SpanOptions;
 
   /** `server`: the broker the client was created for, when its service URL names one. */
-  constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string, server?: ServerAddress) {
-    this.sendSpanName = 'send ' + topic.base;
-    this.processSpanName = 'process ' + topic.base;
-    this.receiveSpanName = 'receive ' + topic.base;
+  constructor(
+    readonly topic: TopicName,
+    subscription?: string,
+    subscriptionType?: string,
+    server?: ServerAddress,
+  ) {
+    this.sendSpanName = `send ${topic.base}`;
+    this.processSpanName = `process ${topic.base}`;
+    this.receiveSpanName = `receive ${topic.base}`;
     const common: Attributes = {
       [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_PULSAR,
       [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic.base,
@@ -158,7 +160,6 @@ export class KeyscopeSpans {
   readonly receiveSpans: boolean;
   private readonly relation: ConsumerSpanRelation;
   private readonly bodySize: boolean;
-  private readonly getter = new PropertyGetter();
 
   constructor(
     public tracer: Tracer,
