@@ -17,7 +17,6 @@ import {
   type Context,
   type Link,
   type Span,
-  type SpanContext,
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
