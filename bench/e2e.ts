@@ -166,7 +166,12 @@ class Pipe {
     const pipe = new Pipe();
     const topic = `persistent://public/default/bench-e2e-${mode}-${round}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const bare =
-      mode === 'bare' ? new HandWrittenTelemetry(setup.provider.getTracer('bench-bare'), topic, 'bench', 'KeyShared') : undefined;
+      mode === 'bare'
+        ? new HandWrittenTelemetry(setup.provider.getTracer('bench-bare'), topic, 'bench', 'KeyShared', {
+            address: '127.0.0.1',
+            port: WEB_PORT,
+          })
+        : undefined;
     const record = (message: WebSocketMessage): void => {
       const index = Number(message.getData().toString('latin1', 0, 10));
       pipe.latencies[index] = now() - pipe.sentAt[index]!;

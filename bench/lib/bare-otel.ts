@@ -3,9 +3,12 @@
  * OpenTelemetry calls the cheapest way we know: the floor both benchmarks
  * compare keyscope against. Sampling-relevant attributes at start, the rest
  * only on recording spans; every attribute keyscope's spans carry; the
- * producer id and seq carried in properties to reach the process span; the
- * settle event at ack. The key as is (keyscope hashes it by default, which
- * counts against keyscope). No metrics, no per-key tracking.
+ * producer id and seq carried in properties to reach the process span; a
+ * process span that is the producer span's child and links to it; message
+ * ids in the Java client's form; `server.address` / `server.port` when the
+ * client names its broker; the settle event at ack. The key as is (keyscope
+ * hashes it by default, which counts against keyscope). No metrics, no
+ * per-key tracking. Keep it in step with src/telemetry/spans.ts.
  */
 import {
   ROOT_CONTEXT,
@@ -13,6 +16,7 @@ import {
   context,
   propagation,
   trace,
+  type Attributes,
   type SpanOptions,
   type TextMapGetter,
   type TextMapSetter,
@@ -45,13 +49,24 @@ export const propertySetter: TextMapSetter<Properties> = {
   },
 };
 
+/** The broker a client talks to, as spans name it (`server.address`, `server.port`). */
+export interface Server {
+  address: string;
+  port: number;
+}
+
+function serverAttributes(server: Server | undefined): Attributes {
+  return server === undefined ? {} : { 'server.address': server.address, 'server.port': server.port };
+}
+
 /** Start options of a send span: the attributes the conventions list as relevant for sampling. */
-export function sendSpanOptions(topic: string): SpanOptions {
+export function sendSpanOptions(topic: string, server?: Server): SpanOptions {
   return {
     kind: SpanKind.PRODUCER,
     attributes: {
       'messaging.system': 'pulsar',
       'messaging.destination.name': topic,
+      ...serverAttributes(server),
       'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
     },
@@ -59,17 +74,27 @@ export function sendSpanOptions(topic: string): SpanOptions {
 }
 
 /** Start options of a process span: the attributes the conventions list as relevant for sampling. */
-export function processSpanOptions(topic: string, subscription: string): SpanOptions {
+export function processSpanOptions(topic: string, subscription: string, server?: Server): SpanOptions {
   return {
     kind: SpanKind.CONSUMER,
     attributes: {
       'messaging.system': 'pulsar',
       'messaging.destination.name': topic,
+      ...serverAttributes(server),
       'messaging.operation.name': 'process',
       'messaging.operation.type': 'process',
       'messaging.destination.subscription.name': subscription,
     },
   };
+}
+
+/** `(ledger,entry,partition,batchIndex)` in the form the Java client prints: `ledger:entry:partition[:batchIndex]`. */
+function javaForm(id: { toString(): string }): string {
+  const text = String(id);
+  if (!text.startsWith('(') || !text.endsWith(')')) return text;
+  const [ledger, entry, partition, batchIndex] = text.slice(1, -1).split(',');
+  const base = `${ledger}:${entry}:${partition}`;
+  return batchIndex === undefined || batchIndex.startsWith('-') ? base : `${base}:${batchIndex}`;
 }
 
 const ACK_EVENT = { 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' };
@@ -81,18 +106,20 @@ export class HandWrittenTelemetry {
   private readonly sendName: string;
   private readonly processName: string;
   private readonly sendOptions: SpanOptions;
-  private readonly processOptions: SpanOptions;
+  private readonly processAttributes: Attributes;
 
+  /** `server`: the broker, when the client's service URL names one (keyscope records it then). */
   constructor(
     private readonly tracer: Tracer,
     topic: string,
     subscription: string,
     private readonly subscriptionType: string,
+    server?: Server,
   ) {
     this.sendName = `send ${topic}`;
     this.processName = `process ${topic}`;
-    this.sendOptions = sendSpanOptions(topic);
-    this.processOptions = processSpanOptions(topic, subscription);
+    this.sendOptions = sendSpanOptions(topic, server);
+    this.processAttributes = processSpanOptions(topic, subscription, server).attributes as Attributes;
   }
 
   /** Sends `message` through `send` inside a send span, with the stamps and the trace context in its properties. */
@@ -112,7 +139,7 @@ export class HandWrittenTelemetry {
     properties['keyscope-seq'] = String(seq);
     propagation.inject(trace.setSpan(active, span), properties, propertySetter);
     const id = await send(message);
-    if (span.isRecording()) span.setAttribute('messaging.message.id', String(id));
+    if (span.isRecording()) span.setAttribute('messaging.message.id', javaForm(id));
     span.end();
     return id;
   }
@@ -124,11 +151,21 @@ export class HandWrittenTelemetry {
   async process(message: ReceivedMessage, acknowledge: () => Promise<unknown>, handle?: () => void): Promise<void> {
     const properties = message.getProperties();
     const extracted = propagation.extract(ROOT_CONTEXT, properties, propertyGetter);
-    const span = this.tracer.startSpan(this.processName, this.processOptions, extracted);
+    // A child of the producer's span that also links to it, as keyscope's (and the Java agent's) process spans do.
+    const producer = trace.getSpanContext(extracted);
+    const span = this.tracer.startSpan(
+      this.processName,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: this.processAttributes,
+        ...(producer === undefined ? {} : { links: [{ context: producer }] }),
+      },
+      extracted,
+    );
     if (span.isRecording()) {
       span.setAttribute('messaging.pulsar.subscription.type', this.subscriptionType);
       span.setAttribute('messaging.pulsar.message.key', message.getPartitionKey());
-      span.setAttribute('messaging.message.id', String(message.getMessageId()));
+      span.setAttribute('messaging.message.id', javaForm(message.getMessageId()));
       span.setAttribute('messaging.pulsar.redelivery_count', message.getRedeliveryCount());
       span.setAttribute('keyscope.consumer', this.consumerId);
       span.setAttribute('keyscope.producer', properties['keyscope-producer'] as string);
