@@ -3,12 +3,13 @@
  * tracker (pure rules), the metrics and span helpers, hooks, and the clock.
  * Data flows one way: wrapper -> tracker -> telemetry.
  */
-import { diag, type Span, type Tracer } from '@opentelemetry/api';
+import { diag, type Span } from '@opentelemetry/api';
 import type { ContextErrorReason, IncomingStamps, UnstampedOrdering } from '../context/incoming.js';
 import type { KeyscopeMetrics } from '../telemetry/metrics.js';
 import type { KeyscopeSpans } from '../telemetry/spans.js';
-import type { Delivery, Tracker } from '../tracking/tracker.js';
+import type { Tracker } from '../tracking/tracker.js';
 import { isInstrumented } from './instrumented.js';
+import { DeliveryIndex } from './delivery-index.js';
 import type { MessageLike, ProducerMessageLike } from './types.js';
 
 export interface ProducerHookInfo {
@@ -56,13 +57,8 @@ export class Pipeline {
   readonly unstampedOrdering: UnstampedOrdering | undefined;
   /** False after close(): wrappers then pass every call straight through. */
   active = true;
-  /**
-   * Deliveries in flight by message object, for `process()` and acks through
-   * any wrapper. Entries leave when the delivery settles or its consumer
-   * closes. A WeakMap: its entries cost no allocation per message, whereas a
-   * Map that keeps emptying and refilling reallocates its table.
-   */
-  readonly deliveries = new WeakMap<object, Delivery>();
+  /** Deliveries in flight by message object; entries leave when the delivery settles or its consumer closes. */
+  readonly deliveries = new DeliveryIndex();
   /** The wrapper made for each object wrapped, so that wrapping it again returns the same one. */
   readonly wrappers = new WeakMap<object, object>();
   private readonly warned = new Set<string>();
@@ -148,5 +144,7 @@ export function runHook<Info>(hook: ((span: Span, info: Info) => void) | undefin
 }
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
