@@ -2,7 +2,7 @@
  * The facade: validates options and builds the tracker, telemetry and
  * wrappers of one instance.
  */
-import { trace, type TracerProvider, type Tracer } from '@opentelemetry/api';
+import { trace, type TracerProvider } from '@opentelemetry/api';
 import type { UnstampedOrdering } from './context/incoming.js';
 import { KeyscopeConfigError } from './errors.js';
 import { instrumentClient, type InstrumentClientOptions } from './pulsar/client.js';
@@ -13,9 +13,8 @@ import type { ClientLike, ConsumerLike, MessageLike, ProducerLike } from './puls
 import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetry/key-policy.js';
 import { KeyscopeMetrics, type AnyRegistry } from './telemetry/metrics.js';
 import { KeyscopeSpans, type ConsumerSpanRelation } from './telemetry/spans.js';
+import { TracerSource } from './telemetry/tracer-source.js';
 import { Tracker, type Delivery } from './tracking/tracker.js';
-import { SCHEMA_URL } from './semconv.js';
-import { PACKAGE_NAME, VERSION } from './version.js';
 
 export interface KeyscopeOptions {
   /** prom-client registry for the keyscope_* metrics. Default: prom-client's global registry. */
@@ -92,11 +91,6 @@ export const KEYSCOPE_DEFAULTS = {
 } as const;
 const DEFAULTS = KEYSCOPE_DEFAULTS;
 
-/** The tracer keyscope records with: named and versioned after the package, with the conventions' schema URL. */
-export function keyscopeTracer(provider: TracerProvider): Tracer {
-  return provider.getTracer(PACKAGE_NAME, VERSION, { schemaUrl: SCHEMA_URL });
-}
-
 /**
  * Sub-millisecond and monotonic between sweeps, on the wall-clock scale that
  * broker publish timestamps use: the offset to the wall clock is re-read on
@@ -120,7 +114,6 @@ export class Keyscope {
   constructor(options: KeyscopeOptions = {}) {
     const resolved = validateOptions(options);
     if (resolved.clock === undefined) this.defaultClock = new WallAlignedClock();
-    const tracer = keyscopeTracer(resolved.tracerProvider ?? trace.getTracerProvider());
     this.keys = new KeyRenderer(resolved.keyPolicy, resolved.keyHashSecret);
     this.pipeline = new Pipeline({
       tracker: new Tracker({
@@ -131,7 +124,7 @@ export class Keyscope {
         topStalledKeys: resolved.topStalledKeys,
       }),
       metrics: new KeyscopeMetrics(resolved.registry),
-      spans: new KeyscopeSpans(tracer, this.keys, {
+      spans: new KeyscopeSpans(new TracerSource(resolved.tracerProvider ?? trace.getTracerProvider()), this.keys, {
         relation: resolved.consumerSpanRelation,
         bodySize: resolved.messageBodySize,
         receiveSpans: resolved.receiveSpans,
@@ -222,8 +215,8 @@ export class Keyscope {
   }
 
   /** @internal Used by PulsarInstrumentation when its tracer provider changes. */
-  useTracer(tracer: Tracer): void {
-    this.pipeline.spans.tracer = tracer;
+  useTracerProvider(provider: TracerProvider): void {
+    this.pipeline.spans.tracing.use(provider);
   }
 
   /** @internal */

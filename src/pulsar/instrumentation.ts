@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { trace, type TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { Keyscope, keyscopeTracer, validateOptions, type KeyscopeOptions } from '../keyscope.js';
+import { Keyscope, validateOptions, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 import { instrumentedClose, instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
@@ -107,7 +107,7 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
     super.setTracerProvider(tracerProvider);
     this.tracerProviderInUse = tracerProvider;
     // The base class's tracer carries no schema URL; keyscope's own does.
-    this.keyscopeInstance?.useTracer(keyscopeTracer(tracerProvider));
+    this.keyscopeInstance?.useTracerProvider(tracerProvider);
   }
 
   /**

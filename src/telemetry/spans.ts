@@ -7,23 +7,25 @@
  * computed for recording spans.
  */
 import {
+  INVALID_SPAN_CONTEXT,
   INVALID_TRACEID,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
   context,
+  isSpanContextValid,
   trace,
   type Attributes,
   type Context,
   type Link,
   type Span,
   type SpanOptions,
-  type Tracer,
 } from '@opentelemetry/api';
 import * as semconv from '../semconv.js';
 import type { KeyRenderer } from './key-policy.js';
 import { formatMessageId, partitionOfMessageId } from './message-id.js';
 import type { ServerAddress } from './server-address.js';
+import type { TracerSource } from './tracer-source.js';
 import type { TopicName } from './topic-name.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
@@ -155,13 +157,16 @@ export interface ReceiveStart {
   readonly context: Context;
 }
 
+/** Stands in for every span while nothing records (see TracerSource): no id, nothing to propagate. */
+const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 export class KeyscopeSpans {
   readonly receiveSpans: boolean;
   private readonly relation: ConsumerSpanRelation;
   private readonly bodySize: boolean;
 
   constructor(
-    public tracer: Tracer,
+    readonly tracing: TracerSource,
     private readonly keys: KeyRenderer,
     settings: SpanSettings,
   ) {
@@ -172,7 +177,8 @@ export class KeyscopeSpans {
 
   /** Starts a `send` span with the destination's constant attributes (the ones a sampler may use). */
   startSend(destination: Destination, parent: Context): Span {
-    return this.tracer.startSpan(destination.sendSpanName, destination.sendOptions, parent);
+    if (this.tracing.off) return NO_SPAN;
+    return this.tracing.tracer.startSpan(destination.sendSpanName, destination.sendOptions, parent);
   }
 
   /** The per-message attributes of a recording `send` span. */
@@ -215,12 +221,18 @@ export class KeyscopeSpans {
   startProcess(destination: Destination, extracted: Context, target: ProcessTarget): void {
     target.messageContext = extracted;
     const producerSpan = trace.getSpanContext(extracted);
+    if (this.tracing.off) {
+      // What the API's no-op tracer makes: the producer's span context carried on, so the trace continues downstream.
+      target.span = producerSpan !== undefined && isSpanContextValid(producerSpan) ? trace.wrapSpanContext(producerSpan) : NO_SPAN;
+      return;
+    }
+    const tracer = this.tracing.tracer;
     if (producerSpan === undefined) {
-      target.span = this.tracer.startSpan(destination.processSpanName, destination.processOptions, extracted);
+      target.span = tracer.startSpan(destination.processSpanName, destination.processOptions, extracted);
       return;
     }
     const parent = this.relation === 'parent' ? extracted : trace.deleteSpan(extracted);
-    target.span = this.tracer.startSpan(
+    target.span = tracer.startSpan(
       destination.processSpanName,
       { kind: SpanKind.CONSUMER, attributes: destination.processAttributes, links: [{ context: producerSpan }] },
       parent,
@@ -255,14 +267,14 @@ export class KeyscopeSpans {
    * batch spans several (the span is then named `receive`).
    */
   recordReceive(start: ReceiveStart, destination: Destination | undefined, messages: readonly ReceivedItem[]): void {
-    if (messages.length === 0) return;
+    if (messages.length === 0 || this.tracing.off) return;
     const links: Link[] = [];
     for (const item of messages) {
       const producer = trace.getSpanContext(item.messageContext);
       if (producer !== undefined) links.push({ context: producer });
     }
     const attributes: Attributes = destination === undefined ? RECEIVE_WITHOUT_DESTINATION : destination.receiveAttributes;
-    const span = this.tracer.startSpan(
+    const span = this.tracing.tracer.startSpan(
       destination === undefined ? 'receive' : destination.receiveSpanName,
       { kind: SpanKind.CLIENT, attributes, links, startTime: start.startTime },
       start.context,
