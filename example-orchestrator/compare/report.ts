@@ -38,7 +38,7 @@ export interface DetectionScore {
   recall: number | null;
 }
 
-export interface TimeSeries {
+interface TimeSeries {
   /** Seconds since the run's clock origin (when publishing started). */
   t: number[];
   /** Events published per second. */

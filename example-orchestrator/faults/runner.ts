@@ -18,7 +18,7 @@ export interface FaultTarget {
   restartRedis(): Promise<string>;
 }
 
-export type FaultRecordKind = FaultKind | 'restart';
+type FaultRecordKind = FaultKind | 'restart';
 
 export interface FaultRecord {
   kind: FaultRecordKind;
