@@ -4,6 +4,7 @@
 import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DashboardDefinition } from './common.js';
 import { keyHealthDashboard } from './key-health.js';
+import { orchestratorDashboard } from './orchestrator.js';
 import { pulsarSubscriptionsDashboard } from './pulsar-subscriptions.js';
 import { tracesRedDashboard } from './traces-red.js';
 
@@ -11,6 +12,7 @@ export const dashboards: readonly DashboardDefinition[] = [
   keyHealthDashboard,
   pulsarSubscriptionsDashboard,
   tracesRedDashboard,
+  orchestratorDashboard,
 ];
 
 /** The exact text written to dashboards/<file>. */

@@ -15,6 +15,7 @@ const expectedUids: Record<string, string> = {
   'key-health.json': 'keyscope-key-health',
   'pulsar-subscriptions.json': 'keyscope-pulsar-subscriptions',
   'traces-red.json': 'keyscope-traces-red',
+  'orchestrator.json': 'keyscope-orchestrator',
 };
 
 const built = dashboards.map((definition) => ({ definition, model: definition.build() }));
@@ -27,7 +28,7 @@ describe('generated dashboard JSON', () => {
     );
   });
 
-  it('ships exactly the three dashboards with stable uids', () => {
+  it('ships exactly the four dashboards with stable uids', () => {
     expect(Object.fromEntries(built.map(({ definition, model }) => [definition.file, model.uid]))).toEqual(expectedUids);
   });
 
@@ -99,8 +100,11 @@ describe.each(built.map(({ definition, model }) => [definition.file, model] as c
       expect(variable.allValue).toBe('.*');
       for (const name of referencedSeriesNames(String(variable.query))) expect(known, `variable ${variable.name}`).toContain(name);
     }
+    // The orchestrator's own series have no topic: there, they follow the mode variable instead.
+    const orchestratorOwn = queries.filter((query) => /\borchestrator_/.test(query.expr));
+    for (const query of orchestratorOwn) expect(query.expr, query.panelTitle).toContain('mode=~"$mode"');
     const filtered = queries.filter((query) => query.expr.includes('$topic'));
-    expect(filtered.length).toBeGreaterThan(queries.length / 2);
+    expect(filtered.length).toBeGreaterThan((queries.length - orchestratorOwn.length) / 2);
   });
 
   it('queries only metric names the library, the broker and the collector export', () => {
@@ -236,6 +240,22 @@ describe('the panels each dashboard promises, by title, type and query', () => {
       ...quantiles,
     ]);
     expect(panels.get('Duration p50 / p95 / p99 by span')?.exemplar).toBe(true);
+  });
+});
+
+describe('orchestrator dashboard', () => {
+  it('shows decisions, sends, the executor, the lock, the gateway and provider, timers and keyscope per key', () => {
+    const model = built.find(({ model: m }) => m.uid === 'keyscope-orchestrator')?.model as ExportedDashboard;
+    const exprs = panelQueries(model).map((query) => query.expr).join('\n');
+    for (const name of knownSeriesNames()) {
+      if (!name.startsWith('orchestrator_') || name.endsWith('_sum') || name.endsWith('_count')) continue;
+      const base = name.replace(/_bucket$/, '');
+      expect(exprs, name).toContain(base);
+    }
+    expect(exprs).toMatch(/by \(mode, outcome\) \(rate\(orchestrator_decisions_total/);
+    expect(exprs).toMatch(/by \(mode, channel\) \(rate\(orchestrator_sends_total/);
+    expect(exprs).toMatch(/keyscope_ordering_violations_total/);
+    expect((model.templating.list ?? []).map((variable) => variable.name)).toContain('mode');
   });
 });
 

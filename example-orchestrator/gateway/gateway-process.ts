@@ -45,7 +45,7 @@ runMain(
       attributes: { 'orchestrator.mode': run.mode, 'orchestrator.run': run.runId },
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('gateway');
     const mode = { mode: run.mode };
     const role = { mode: run.mode, role: 'gateway' };
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });

@@ -32,7 +32,7 @@ runMain(
       ...(detections !== undefined ? { spanProcessors: [detections] } : {}),
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('orchestrator');
     const redis = await connectRedis(run.redisUrl, name, (error) => context.warn(`redis: ${error.message}`));
     const store = new RedisStore(redis, run.redisPrefix);
     const lock = traits.lock ? new SubscriberLock(redis, run.redisPrefix, run.lock) : undefined;

@@ -31,7 +31,7 @@ runMain(
       metricsPort: run.ports.providerMetrics,
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('provider');
     const provider = new Provider(run.provider, { wallNow: () => Date.now(), simNow: () => simTimeAt(run.clock, Date.now()) });
     const log = new JsonlWriter<DeliveryRecord>(join(run.runDir, RUN_FILES.deliveries));
     const counters: Record<string, number> = {};

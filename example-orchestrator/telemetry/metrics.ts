@@ -13,6 +13,9 @@ const LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 
 export type Role = 'orchestrator' | 'gateway' | 'provider' | 'timer-relay';
 
+const DECISION_OUTCOMES: readonly DecisionOutcome[] = ['sent', 'capped', 'quiet_hours', 'unsubscribed', 'no_channel', 'duplicate', 'cancelled', 'timer_dropped'];
+const ORCHESTRATOR_DEAD_LETTER_REASONS = ['bad_json', 'not_an_object', 'unsupported_version', 'unknown_type', 'missing_subscriber', 'bad_field', 'handler_failed'];
+
 export class OrchestratorMetrics {
   readonly decisions: Counter<'mode' | 'outcome'>;
   readonly sends: Counter<'mode' | 'channel'>;
@@ -66,6 +69,35 @@ export class OrchestratorMetrics {
     this.sendLateness = new Histogram({ name: 'orchestrator_send_lateness_seconds', help: 'Timed sends: acceptance by the provider minus the due time (wall clock)', labelNames: ['mode', 'channel'], buckets: LATENESS_BUCKETS, registers });
     this.timersRelayed = new Counter({ name: 'orchestrator_timers_relayed_total', help: 'Due timers re-published onto the events topic', labelNames: ['mode'], registers });
     this.timerRelayLag = new Histogram({ name: 'orchestrator_timer_relay_lag_seconds', help: 'Re-publish time of a timer minus its due time (wall clock)', labelNames: ['mode'], buckets: LATENESS_BUCKETS, registers });
+  }
+
+  /**
+   * Creates this role's series at 0, so that a rate is 0 (not absent) until
+   * the first event of its kind: "no fencing rejection" is a fact to show.
+   */
+  initialize(role: Role): this {
+    const mode = { mode: this.mode };
+    const zero = <L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>) => counter.inc(labels, 0);
+    zero(this.executorRetries, { ...mode, role });
+    zero(this.executorStalled, { ...mode, role });
+    if (role === 'orchestrator') {
+      for (const outcome of DECISION_OUTCOMES) zero(this.decisions, { ...mode, outcome });
+      for (const channel of ['sms', 'email']) zero(this.sends, { ...mode, channel });
+      for (const reason of ORCHESTRATOR_DEAD_LETTER_REASONS) zero(this.deadLetters, { ...mode, role, reason });
+      for (const reason of ['timeout', 'lease_expired']) zero(this.lockFailures, { ...mode, reason });
+      zero(this.lockContention, mode);
+      zero(this.fencingRejections, mode);
+      zero(this.outOfSequence, mode);
+      zero(this.timersScheduled, mode);
+    } else if (role === 'gateway') {
+      for (const outcome of ['accepted', 'retry_of_accepted', 'rejected']) zero(this.gatewayDeliveries, { ...mode, outcome });
+      zero(this.deadLetters, { ...mode, role, reason: 'delivery_failed' });
+    } else if (role === 'provider') {
+      for (const outcome of ['accepted', 'retry', 'rate_limited', 'error', 'stale_fence', 'bad_request']) zero(this.providerRequests, { ...mode, outcome });
+    } else {
+      zero(this.timersRelayed, mode);
+    }
+    return this;
   }
 
   decision(outcome: DecisionOutcome): void {

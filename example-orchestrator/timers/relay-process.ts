@@ -29,7 +29,7 @@ runMain(
       attributes: { 'orchestrator.mode': run.mode, 'orchestrator.run': run.runId },
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('timer-relay');
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });
     const producerConfig = { topic: run.topics.events, batchingEnabled: false, blockIfQueueFull: true, sendTimeoutMs: 30_000 };
     const events = await pulsar.client.createProducer(producerConfig);
