@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ClientLike } from 'pulsar-keyscope';
 import { WebSocketClient } from 'pulsar-keyscope/websocket';
+import { DAY } from '../domain/clock.js';
 import { planFaults, runFaults, type FaultRecord, type FaultTarget } from '../faults/runner.js';
 import type { FaultSpec } from '../faults/schedule.js';
 import { FAULT_FILE_ENV, writeFaultSwitchFile } from '../faults/switches.js';
@@ -44,8 +45,6 @@ export interface ModeRunOptions {
   jaegerUrl: string;
   /** Wraps the load generator's client (keyscope stamps each event, so consumers can tell a reorder). */
   instrument: <T extends ClientLike>(client: T) => T;
-  /** Time the processes get to start before the load begins, ms. */
-  startAllowanceMs: number;
   /** How long to wait for the backlog to drain after the load, ms. */
   drainTimeoutMs: number;
   log: (line: string) => void;
@@ -73,7 +72,6 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     otlpEndpoint: options.otlpEndpoint,
     speed: load.timeScale,
     simOrigin: load.simulatedStartMs,
-    wallOrigin: Date.now() + options.startAllowanceMs,
     env: childEnv,
   });
   const startupMs = Math.round(performance.now() - startingAt);
@@ -82,6 +80,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   const client = options.instrument(raw);
   let faults: FaultRecord[] = [];
   let drained = true;
+  let loadStartedAt = Date.now();
   try {
     const producer = await client.createProducer({
       topic: handle.run.topics.events,
@@ -89,15 +88,20 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
       blockIfQueueFull: true,
       sendTimeoutMs: 120_000,
     });
-    const wallOrigin = handle.run.clock.wallOrigin;
-    const startedAt = performance.now() + (wallOrigin - Date.now());
-    if (wallOrigin < Date.now())
-      options.log(`${mode}: the processes took ${Date.now() - wallOrigin} ms longer to start than allowed; the load starts late`);
+    // The load starts at the first whole simulated day of the run clock after
+    // the processes are up: its event times move by whole days, which the
+    // rules (time of day, rolling windows, delays) do not see, so every mode
+    // decides the same whatever its start-up took.
+    const clock = handle.run.clock;
+    const dayWallMs = DAY / clock.speed;
+    const shiftDays = Math.max(1, Math.ceil((Date.now() + 250 - clock.wallOrigin) / dayWallMs));
+    loadStartedAt = clock.wallOrigin + shiftDays * dayWallMs;
+    const startedAt = performance.now() + (loadStartedAt - Date.now());
     const publisher = new LoadPublisher({
       producer,
-      events: planLoad(load),
+      events: planLoad({ ...load, simulatedStartMs: load.simulatedStartMs + shiftDays * DAY }),
       eventLogPath: join(runDir, 'events.jsonl'),
-      wallOrigin,
+      wallOrigin: loadStartedAt,
       maxInFlight: 500,
       onSendError: (event, error) => options.log(`${mode}: send of ${event.subscriberId} #${event.seq} failed: ${error.message}`),
     });
@@ -148,7 +152,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     runId,
     runDir,
     consumers: options.consumers,
-    clock: handle.run.clock,
+    loadStartedAt,
     files: readRunFiles(runDir),
     sampler,
     oracle,
