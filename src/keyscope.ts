@@ -3,8 +3,9 @@
  * wrappers of one instance.
  */
 import { trace, type TracerProvider, type Tracer } from '@opentelemetry/api';
+import type { UnstampedOrdering } from './context/incoming.js';
 import { KeyscopeConfigError } from './errors.js';
-import { instrumentClient } from './pulsar/client.js';
+import { instrumentClient, type InstrumentClientOptions } from './pulsar/client.js';
 import { ConsumerDelivery, instrumentConsumer, runWindow, type InstrumentConsumerOptions } from './pulsar/consumer.js';
 import { Pipeline, logInternal, type ConsumerHook, type ProducerHook } from './pulsar/pipeline.js';
 import { instrumentProducer, type InstrumentProducerOptions } from './pulsar/producer.js';
@@ -13,6 +14,7 @@ import { DEFAULT_KEY_HASH_SECRET, KeyRenderer, type KeyPolicy } from './telemetr
 import { KeyscopeMetrics, type AnyRegistry } from './telemetry/metrics.js';
 import { KeyscopeSpans, type ConsumerSpanRelation } from './telemetry/spans.js';
 import { Tracker, type Delivery } from './tracking/tracker.js';
+import { SCHEMA_URL } from './semconv.js';
 import { PACKAGE_NAME, VERSION } from './version.js';
 
 export interface KeyscopeOptions {
@@ -31,14 +33,39 @@ export interface KeyscopeOptions {
    * affected. Default: `KEYSCOPE_DEFAULTS.maxInflightMessages`.
    */
   maxInflightMessages?: number;
+  /**
+   * How many settled message ids each subscription (topic and subscription)
+   * remembers, so that a message coming again is recognised as a redelivery
+   * whatever the broker's redelivery count says (it says 0 after a reconnect,
+   * on Exclusive and Failover, and for the siblings of a nacked batch
+   * message). The messages of one batch count once. Messages still in flight
+   * are always recognised. 0 remembers none. Default: `KEYSCOPE_DEFAULTS.recentSettledIds`.
+   */
+  recentSettledIds?: number;
   /** How many of the oldest stalled keys are exported with a `key` label (0: none). Default: `KEYSCOPE_DEFAULTS.topStalledKeys`. */
   topStalledKeys?: number;
   /** How keys appear on spans and labels. Default: `KEYSCOPE_DEFAULTS.keyPolicy`. */
   keyPolicy?: KeyPolicy;
   /** Secret of the keyed key hash. Default: a fixed built-in value, so hashes match across processes. */
   keyHashSecret?: string;
-  /** 'parent': process spans continue the producer's trace. 'link': new trace, linked. Default: `KEYSCOPE_DEFAULTS.consumerSpanRelation`. */
+  /**
+   * 'parent': process spans continue the producer's trace and link to the
+   * producer's span. 'link': new trace, linked. Default: `KEYSCOPE_DEFAULTS.consumerSpanRelation`.
+   */
   consumerSpanRelation?: ConsumerSpanRelation;
+  /**
+   * A `receive {topic}` span (CLIENT) for each `receive()` / `batchReceive()`
+   * call that returns messages, linked to their producers. Default: `KEYSCOPE_DEFAULTS.receiveSpans`.
+   */
+  receiveSpans?: boolean;
+  /** Record `messaging.message.body.size` (the payload's length in bytes). Default: `KEYSCOPE_DEFAULTS.messageBodySize`. */
+  messageBodySize?: boolean;
+  /**
+   * Order checks for messages without keyscope's stamps whose producer sets a
+   * sequence of its own in a property. Default: none (such messages are
+   * counted in keyscope_unstamped_messages_total and not checked for order).
+   */
+  unstampedOrdering?: UnstampedOrdering;
   producerHook?: ProducerHook;
   consumerHook?: ConsumerHook;
   /** How often in-flight, stall and key-table gauges are refreshed. Default: `KEYSCOPE_DEFAULTS.sweepIntervalMs`. */
@@ -52,12 +79,20 @@ export const KEYSCOPE_DEFAULTS = {
   stallThresholdMs: 30_000,
   maxTrackedKeys: 100_000,
   maxInflightMessages: 100_000,
+  recentSettledIds: 10_000,
   topStalledKeys: 10,
   keyPolicy: 'hashed' as KeyPolicy,
   consumerSpanRelation: 'parent' as ConsumerSpanRelation,
+  receiveSpans: false,
+  messageBodySize: false,
   sweepIntervalMs: 1_000,
 } as const;
 const DEFAULTS = KEYSCOPE_DEFAULTS;
+
+/** The tracer keyscope records with: named and versioned after the package, with the conventions' schema URL. */
+export function keyscopeTracer(provider: TracerProvider): Tracer {
+  return provider.getTracer(PACKAGE_NAME, VERSION, { schemaUrl: SCHEMA_URL });
+}
 
 /**
  * Sub-millisecond and monotonic between sweeps, on the wall-clock scale that
@@ -82,28 +117,39 @@ export class Keyscope {
   constructor(options: KeyscopeOptions = {}) {
     const resolved = validateOptions(options);
     if (resolved.clock === undefined) this.defaultClock = new WallAlignedClock();
-    const tracer = (resolved.tracerProvider ?? trace.getTracerProvider()).getTracer(PACKAGE_NAME, VERSION);
+    const tracer = keyscopeTracer(resolved.tracerProvider ?? trace.getTracerProvider());
     this.keys = new KeyRenderer(resolved.keyPolicy, resolved.keyHashSecret);
     this.pipeline = new Pipeline({
       tracker: new Tracker({
         maxTrackedKeys: resolved.maxTrackedKeys,
         maxInflightMessages: resolved.maxInflightMessages,
+        recentSettledIds: resolved.recentSettledIds,
         stallThresholdMs: resolved.stallThresholdMs,
         topStalledKeys: resolved.topStalledKeys,
       }),
       metrics: new KeyscopeMetrics(resolved.registry),
-      spans: new KeyscopeSpans(tracer, this.keys, resolved.consumerSpanRelation),
+      spans: new KeyscopeSpans(tracer, this.keys, {
+        relation: resolved.consumerSpanRelation,
+        bodySize: resolved.messageBodySize,
+        receiveSpans: resolved.receiveSpans,
+      }),
       clock: resolved.clock ?? (this.defaultClock as WallAlignedClock).now,
       producerHook: resolved.producerHook,
       consumerHook: resolved.consumerHook,
+      unstampedOrdering: resolved.unstampedOrdering,
     });
     this.sweepTimer = setInterval(() => this.sweep(), resolved.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
-  /** Everything created through the returned client (producers, consumers incl. listeners, readers) is instrumented. */
-  instrumentClient<C extends ClientLike>(client: C): C {
-    return instrumentClient(this.pipeline, client);
+  /**
+   * Everything created through the returned client (producers, consumers
+   * incl. listeners, readers) is instrumented. `serviceUrl` (for
+   * `server.address` / `server.port`) defaults to the client's own
+   * `serviceUrl` property where it has one (the WebSocket client does).
+   */
+  instrumentClient<C extends ClientLike>(client: C, options: InstrumentClientOptions = {}): C {
+    return instrumentClient(this.pipeline, client, options);
   }
 
   instrumentProducer<P extends ProducerLike>(producer: P, options: InstrumentProducerOptions = {}): P {
@@ -187,10 +233,14 @@ interface ResolvedOptions {
   stallThresholdMs: number;
   maxTrackedKeys: number;
   maxInflightMessages: number;
+  recentSettledIds: number;
   topStalledKeys: number;
   keyPolicy: KeyPolicy;
   keyHashSecret: string;
   consumerSpanRelation: ConsumerSpanRelation;
+  receiveSpans: boolean;
+  messageBodySize: boolean;
+  unstampedOrdering: UnstampedOrdering | undefined;
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
   sweepIntervalMs: number;
@@ -231,6 +281,11 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     if (typeof value !== 'function') throw new KeyscopeConfigError(`Option \`${name}\` must be a function.`);
     return value as F;
   };
+  const flag = (name: string, value: unknown, fallback: boolean): boolean => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') throw new KeyscopeConfigError(`Option \`${name}\` must be true or false (got ${String(value)}); omit it for the default ${fallback}.`);
+    return value;
+  };
   if (o.keyHashSecret !== undefined && (typeof o.keyHashSecret !== 'string' || o.keyHashSecret === '')) {
     throw new KeyscopeConfigError('Option `keyHashSecret` must be a non-empty string; omit it for the built-in default.');
   }
@@ -240,13 +295,28 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     stallThresholdMs: positive('stallThresholdMs', o.stallThresholdMs, DEFAULTS.stallThresholdMs, false),
     maxTrackedKeys: positive('maxTrackedKeys', o.maxTrackedKeys, DEFAULTS.maxTrackedKeys, true),
     maxInflightMessages: positive('maxInflightMessages', o.maxInflightMessages, DEFAULTS.maxInflightMessages, true),
+    recentSettledIds: positive('recentSettledIds', o.recentSettledIds, DEFAULTS.recentSettledIds, true, true),
     topStalledKeys: positive('topStalledKeys', o.topStalledKeys, DEFAULTS.topStalledKeys, true, true),
     keyPolicy: oneOf('keyPolicy', o.keyPolicy, ['hashed', 'plain', 'none'] as const, DEFAULTS.keyPolicy),
     keyHashSecret: o.keyHashSecret ?? DEFAULT_KEY_HASH_SECRET,
     consumerSpanRelation: oneOf('consumerSpanRelation', o.consumerSpanRelation, ['parent', 'link'] as const, DEFAULTS.consumerSpanRelation),
+    receiveSpans: flag('receiveSpans', o.receiveSpans, DEFAULTS.receiveSpans),
+    messageBodySize: flag('messageBodySize', o.messageBodySize, DEFAULTS.messageBodySize),
+    unstampedOrdering: validateUnstampedOrdering(o.unstampedOrdering),
     producerHook: fn<ProducerHook>('producerHook', o.producerHook),
     consumerHook: fn<ConsumerHook>('consumerHook', o.consumerHook),
     sweepIntervalMs: positive('sweepIntervalMs', o.sweepIntervalMs, DEFAULTS.sweepIntervalMs, false),
     clock: fn<() => number>('clock', o.clock),
   };
+}
+
+function validateUnstampedOrdering(value: unknown): UnstampedOrdering | undefined {
+  if (value === undefined) return undefined;
+  const usage = 'Option `unstampedOrdering` must be { sequenceProperty: string, producerProperty?: string }, naming the message properties where your producers write their own sequence number (and name)';
+  if (value === null || typeof value !== 'object') throw new KeyscopeConfigError(`${usage}; got ${String(value)}.`);
+  const { sequenceProperty, producerProperty } = value as { sequenceProperty?: unknown; producerProperty?: unknown };
+  const valid = (name: unknown): name is string => typeof name === 'string' && name !== '';
+  if (!valid(sequenceProperty)) throw new KeyscopeConfigError(`${usage}; sequenceProperty is missing or empty.`);
+  if (producerProperty !== undefined && !valid(producerProperty)) throw new KeyscopeConfigError(`${usage}; producerProperty must be a non-empty string.`);
+  return producerProperty === undefined ? { sequenceProperty } : { sequenceProperty, producerProperty };
 }

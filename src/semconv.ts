@@ -1,8 +1,17 @@
 /**
- * Local copy of the OpenTelemetry messaging semantic-convention names this
- * package uses. Most are still incubating; the semconv package asks
- * instrumentations to copy such names rather than import them.
+ * Local copy of the OpenTelemetry semantic-convention names this package
+ * uses. Most are still incubating; the semconv package asks instrumentations
+ * to copy such names rather than import them.
  */
+
+/**
+ * The semantic-conventions release these names and span shapes follow, also
+ * the one the OpenTelemetry Java agent follows for messaging when run with
+ * `-Dotel.semconv-stability.opt-in=messaging`.
+ */
+const SEMCONV_VERSION = '1.43.0';
+export const SCHEMA_URL = `https://opentelemetry.io/schemas/${SEMCONV_VERSION}`;
+
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
 export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
@@ -10,11 +19,16 @@ export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
 export const ATTR_MESSAGING_DESTINATION_PARTITION_ID = 'messaging.destination.partition.id';
 export const ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME = 'messaging.destination.subscription.name';
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
+export const ATTR_MESSAGING_MESSAGE_BODY_SIZE = 'messaging.message.body.size';
+export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
 export const ATTR_ERROR_TYPE = 'error.type';
 
 export const MESSAGING_SYSTEM_VALUE_PULSAR = 'pulsar';
 
 export const MESSAGING_OPERATION_TYPE_VALUE_SEND = 'send';
+export const MESSAGING_OPERATION_TYPE_VALUE_RECEIVE = 'receive';
 export const MESSAGING_OPERATION_TYPE_VALUE_PROCESS = 'process';
 export const MESSAGING_OPERATION_TYPE_VALUE_SETTLE = 'settle';
 

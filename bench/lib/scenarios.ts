@@ -3,11 +3,12 @@
  * in-memory stand-in, raw, through Keyscope, or with bare OpenTelemetry calls
  * (the floors).
  */
-import { ROOT_CONTEXT, SpanKind, context, propagation, trace, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, NoopSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
 import { Keyscope } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage, type FakeProducer } from '../../test/support/fake-pulsar.js';
+import { HandWrittenTelemetry, processSpanOptions, propertyGetter, propertySetter, sendSpanOptions, type OutgoingMessage } from './bare-otel.js';
+import { FakeClient, type FakeConsumer, type FakeMessage, type FakeProducer } from '../../testing/fake-pulsar.js';
 
 export const SCENARIOS = [
   'raw',
@@ -58,35 +59,8 @@ async function keyscopePipe(provider: TracerProvider | undefined): Promise<Pipe>
   return { ...pipe, consume: (message) => keyscope.process(message, () => pipe.consumer.acknowledge(message)) };
 }
 
-const getter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
-const setter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) };
-
-/**
- * Start options of the floor scenarios' send and process spans: the
- * sampling-relevant attributes, built once and shared by both floors.
- */
-const floorSendSpanOptions = {
-  kind: SpanKind.PRODUCER,
-  attributes: {
-    'messaging.system': 'pulsar',
-    'messaging.destination.name': TOPIC,
-    'messaging.operation.name': 'send',
-    'messaging.operation.type': 'send',
-  },
-};
-const floorProcessSpanOptions = {
-  kind: SpanKind.CONSUMER,
-  attributes: {
-    'messaging.system': 'pulsar',
-    'messaging.destination.name': TOPIC,
-    'messaging.operation.name': 'process',
-    'messaging.operation.type': 'process',
-    'messaging.destination.subscription.name': 'bench',
-  },
-};
+const floorSendSpanOptions = sendSpanOptions(TOPIC);
+const floorProcessSpanOptions = processSpanOptions(TOPIC, 'bench');
 
 /**
  * Minimal floor: the same transport plus the bare OpenTelemetry calls every
@@ -101,13 +75,13 @@ async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
       const active = context.active();
       const span = tracer.startSpan('send ' + TOPIC, floorSendSpanOptions, active);
       const properties: Record<string, string> = { app: 'bench' };
-      propagation.inject(trace.setSpan(active, span), properties, setter);
+      propagation.inject(trace.setSpan(active, span), properties, propertySetter);
       const id = await pipe.producer.send({ data: payload, partitionKey: keys[i % KEYS] as string, properties });
       span.end();
       return id;
     },
     consume: async (message) => {
-      const extracted = propagation.extract(ROOT_CONTEXT, message.getProperties(), getter);
+      const extracted = propagation.extract(ROOT_CONTEXT, message.getProperties(), propertyGetter);
       const span = tracer.startSpan('process ' + TOPIC, floorProcessSpanOptions, extracted);
       await context.with(trace.setSpan(extracted, span), () => pipe.consumer.acknowledge(message));
       span.end();
@@ -115,59 +89,15 @@ async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
   };
 }
 
-/**
- * Same-telemetry floor: bare OpenTelemetry calls producing the spans Keyscope
- * produces, written the cheapest way we know (sampling-relevant attributes at
- * start, the rest only on recording spans): every attribute our spans carry,
- * the producer id and seq carried in properties to reach the process span, and
- * the settle event at ack. Key as is (Keyscope hashes it by default, which
- * counts against Keyscope). No metrics, no per-key tracking.
- */
+/** Same-telemetry floor: the spans keyscope produces, by hand (bare-otel.ts), without metrics or tracking. */
 async function sameTelemetryFloorPipe(tracer: Tracer): Promise<Pipe> {
   const pipe = await rawPipe(new FakeClient());
-  const producerId = 'Xq3_bench-prod';
-  const consumerId = 'Yr4_bench-cons';
-  let lastSeq = 0;
-  const ackEvent = { 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' };
+  const telemetry = new HandWrittenTelemetry(tracer, TOPIC, 'bench', 'KeyShared');
+  const send = (message: OutgoingMessage) => pipe.producer.send(message);
   return {
     consumer: pipe.consumer,
-    send: async (i) => {
-      const seq = ++lastSeq;
-      const key = keys[i % KEYS] as string;
-      const active = context.active();
-      const span = tracer.startSpan('send ' + TOPIC, floorSendSpanOptions, active);
-      if (span.isRecording()) {
-        span.setAttribute('keyscope.producer', producerId);
-        span.setAttribute('keyscope.seq', seq);
-        span.setAttribute('messaging.pulsar.message.key', key);
-      }
-      const properties: Record<string, string> = { app: 'bench', 'keyscope-producer': producerId, 'keyscope-seq': String(seq) };
-      propagation.inject(trace.setSpan(active, span), properties, setter);
-      const id = await pipe.producer.send({ data: payload, partitionKey: key, properties });
-      if (span.isRecording()) span.setAttribute('messaging.message.id', String(id));
-      span.end();
-      return id;
-    },
-    consume: async (message) => {
-      const properties = message.getProperties();
-      const extracted = propagation.extract(ROOT_CONTEXT, properties, getter);
-      const span = tracer.startSpan('process ' + TOPIC, floorProcessSpanOptions, extracted);
-      if (span.isRecording()) {
-        span.setAttribute('messaging.pulsar.subscription.type', 'KeyShared');
-        span.setAttribute('messaging.pulsar.message.key', message.getPartitionKey());
-        span.setAttribute('messaging.message.id', String(message.getMessageId()));
-        span.setAttribute('messaging.pulsar.redelivery_count', message.getRedeliveryCount());
-        span.setAttribute('keyscope.consumer', consumerId);
-        span.setAttribute('keyscope.producer', properties['keyscope-producer'] as string);
-        span.setAttribute('keyscope.seq', Number(properties['keyscope-seq']));
-      }
-      await context.with(trace.setSpan(extracted, span), () => {
-        const acked = pipe.consumer.acknowledge(message);
-        span.addEvent('settle', ackEvent);
-        return acked;
-      });
-      span.end();
-    },
+    send: (i) => telemetry.send(send, { data: payload, partitionKey: keys[i % KEYS] as string, properties: { app: 'bench' } }),
+    consume: (message) => telemetry.process(message, () => pipe.consumer.acknowledge(message)),
   };
 }
 

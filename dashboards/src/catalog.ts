@@ -2,6 +2,7 @@
 // they run — shared by the generator, the freshness test and the proof
 // against a real Prometheus.
 import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { acrossConsumersDashboard } from './across-consumers.js';
 import type { DashboardDefinition } from './common.js';
 import { keyHealthDashboard } from './key-health.js';
 import { orchestratorDashboard } from './orchestrator.js';
@@ -12,6 +13,7 @@ export const dashboards: readonly DashboardDefinition[] = [
   keyHealthDashboard,
   pulsarSubscriptionsDashboard,
   tracesRedDashboard,
+  acrossConsumersDashboard,
   orchestratorDashboard,
 ];
 

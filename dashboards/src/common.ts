@@ -1,4 +1,4 @@
-// Building blocks shared by the three dashboards: the datasource variable,
+// Building blocks shared by the dashboards: the datasource variable,
 // label variables, Prometheus targets and the few panel shapes we use.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {

@@ -15,6 +15,7 @@ const expectedUids: Record<string, string> = {
   'key-health.json': 'keyscope-key-health',
   'pulsar-subscriptions.json': 'keyscope-pulsar-subscriptions',
   'traces-red.json': 'keyscope-traces-red',
+  'across-consumers.json': 'keyscope-across-consumers',
   'orchestrator.json': 'keyscope-orchestrator',
 };
 
@@ -103,7 +104,8 @@ describe.each(built.map(({ definition, model }) => [definition.file, model] as c
     // The orchestrator's own series have no topic: there, they follow the mode variable instead.
     const orchestratorOwn = queries.filter((query) => /\borchestrator_/.test(query.expr));
     for (const query of orchestratorOwn) expect(query.expr, query.panelTitle).toContain('mode=~"$mode"');
-    const filtered = queries.filter((query) => query.expr.includes('$topic'));
+    // The auditor's series carry the subscription only: they filter on it.
+    const filtered = queries.filter((query) => query.expr.includes('$topic') || query.expr.includes('$subscription'));
     expect(filtered.length).toBeGreaterThan((queries.length - orchestratorOwn.length) / 2);
   });
 
@@ -301,8 +303,10 @@ describe('alert rules', () => {
   };
   const all = rules.groups.flatMap((group) => group.rules);
 
-  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs', () => {
+  it('cover ordering, stalls, in-flight age and evictions, blocking, redeliveries, growing and stopped backlogs, cross-consumer exclusivity and draining', () => {
     expect(all.map((rule) => rule.alert).sort()).toEqual([
+      'KeyscopeCrossConsumerExclusivity',
+      'KeyscopeDrainingHashesNotDraining',
       'KeyscopeInflightEvictions',
       'KeyscopeMessagesStalled',
       'KeyscopeOldestInflightTooOld',

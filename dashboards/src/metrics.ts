@@ -57,6 +57,39 @@ export const pulsarMetrics = {
   subscriptionConsumers: 'pulsar_subscription_consumers_count',
 } as const;
 
+/** Metrics of `keyscope audit` (labels: subscription and kind, reason, subscription and key). */
+export const auditMetrics = {
+  violations: 'keyscope_audit_violations_total',
+  spans: 'keyscope_audit_spans_total',
+  auditedSpans: 'keyscope_audit_audited_spans_total',
+  ignoredSpans: 'keyscope_audit_ignored_spans_total',
+  droppedSpans: 'keyscope_audit_dropped_spans_total',
+  overflow: 'keyscope_audit_overflow_total',
+  keys: 'keyscope_audit_keys',
+  lag: 'keyscope_audit_lag_seconds',
+  violatingKeyViolations: 'keyscope_audit_violating_key_violations',
+} as const;
+
+/** Metrics of `keyscope broker-exporter` (labels: topic, subscription, and consumer where per consumer). */
+export const brokerExporterMetrics = {
+  drainingHashes: 'keyscope_broker_draining_hashes',
+  drainingHashesUnacked: 'keyscope_broker_draining_hashes_unacked_messages',
+  drainingHashesCleared: 'keyscope_broker_draining_hashes_cleared_total',
+  drainingHashesBlockedAttempts: 'keyscope_broker_draining_hashes_blocked_attempts',
+  messagesInReplay: 'keyscope_broker_messages_in_replay',
+  backlog: 'keyscope_broker_backlog_messages',
+  unacked: 'keyscope_broker_unacked_messages',
+  consumers: 'keyscope_broker_consumers',
+  consumerUnacked: 'keyscope_broker_consumer_unacked_messages',
+  consumerBlockedOnUnacked: 'keyscope_broker_consumer_blocked_on_unacked',
+  consumerPermits: 'keyscope_broker_consumer_available_permits',
+  consumerHashRangeShare: 'keyscope_broker_consumer_hash_range_share',
+  consumerDrainingHashes: 'keyscope_broker_consumer_draining_hashes',
+  scrapeErrors: 'keyscope_broker_scrape_errors_total',
+  polls: 'keyscope_broker_polls_total',
+  up: 'keyscope_broker_up',
+} as const;
+
 /**
  * Span metrics produced by the collector's spanmetrics connector and exposed
  * by its Prometheus exporter (namespace `traces.span.metrics`, seconds).
@@ -127,6 +160,8 @@ export function knownSeriesNames(): Set<string> {
   for (const name of [
     ...Object.values(keyscopeMetrics),
     ...Object.values(pulsarMetrics),
+    ...Object.values(auditMetrics),
+    ...Object.values(brokerExporterMetrics),
     ...Object.values(spanMetrics),
     ...Object.values(orchestratorMetrics),
   ]) {

@@ -92,7 +92,10 @@ export function findMessageHop(trace: JaegerTrace, topic?: string): MessageHop |
   for (const process of trace.spans) {
     if (!isKind(process, 'consumer') || !process.operationName.startsWith('process ')) continue;
     if (topic !== undefined && process.operationName !== `process ${topic}`) continue;
-    const parent = process.references.find((reference) => reference.refType === 'CHILD_OF');
+    // A parent that is also linked (the messaging conventions' process span) shows as one FOLLOWS_FROM reference in this view.
+    const parent =
+      process.references.find((reference) => reference.refType === 'CHILD_OF') ??
+      process.references.find((reference) => reference.refType === 'FOLLOWS_FROM' && reference.traceID === process.traceID);
     const send = trace.spans.find(
       (span) => span.spanID === parent?.spanID && isKind(span, 'producer') && span.operationName.startsWith('send '),
     );

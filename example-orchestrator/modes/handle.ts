@@ -44,7 +44,7 @@ export interface StartModeOptions {
   metricsHost?: string;
   /** The provider's API port. Default 0: any free port (startMode tells the gateway). */
   providerApiPort?: number;
-  /** First /metrics port; processes take consecutive ports from it (see README). Default $ORCHESTRATOR_METRICS_PORT or 9465. */
+  /** First /metrics port; processes take consecutive ports from it (see README). Default $ORCHESTRATOR_METRICS_PORT or 9480. */
   metricsBasePort?: number;
   /** Progress and process events, one line each. Default: none. */
   onProgress?: (line: string) => void;

@@ -53,7 +53,7 @@ export function resolveRun(options: StartModeOptions): RunInfo {
   const runDir = options.runDir ?? join(env.KEYSCOPE_RUN_DIR ?? join(REPO_ROOT, '.run'), 'orchestrator', runId);
   const consumers = options.consumers ?? 3;
   const topic = (suffix: string) => `persistent://${NAMESPACE}/${runId}-${suffix}`;
-  const metricsBase = options.metricsBasePort ?? Number(env.ORCHESTRATOR_METRICS_PORT ?? '9465');
+  const metricsBase = options.metricsBasePort ?? Number(env.ORCHESTRATOR_METRICS_PORT ?? '9480');
   return {
     runId,
     mode,

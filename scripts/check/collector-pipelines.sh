@@ -7,13 +7,15 @@
 #     OTLP gRPC port) and, unsampled, into the span_metrics connector with
 #     exemplars on;
 #   - metrics leave through the Prometheus exporter in OpenMetrics format;
+#   - every span reaches the keyscope auditor over OTLP/HTTP (default: the
+#     native auditor's port), never after sampling;
 #   - the tail-sampling variant keeps errors, slow traces and a small
 #     baseline percentage, and samples only the Jaeger path.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-ROOT="$KEYSCOPE_ROOT" JAEGER_OTLP_GRPC_PORT="$JAEGER_OTLP_GRPC_PORT" python3 - <<'PY'
+ROOT="$KEYSCOPE_ROOT" JAEGER_OTLP_GRPC_PORT="$JAEGER_OTLP_GRPC_PORT" KEYSCOPE_AUDIT_OTLP_PORT="$KEYSCOPE_AUDIT_OTLP_PORT" python3 - <<'PY'
 import os, re, sys
 import yaml
 
@@ -53,6 +55,18 @@ def check_common(name, config):
     metrics = [p for pid, p in pipelines.items() if pid.split("/")[0] == "metrics"]
     check(any("span_metrics" in p["receivers"] and "prometheus" in p["exporters"] for p in metrics),
           "span metrics leave through the Prometheus exporter", name)
+    audit = [e for e in config["exporters"] if e.split("/")[0] == "otlp_http" and "audit" in e]
+    check(len(audit) == 1, "one OTLP/HTTP exporter for the keyscope auditor", name)
+    if audit:
+        endpoint = default_of(config["exporters"][audit[0]]["endpoint"])
+        expected = f"http://127.0.0.1:{os.environ['KEYSCOPE_AUDIT_OTLP_PORT']}"
+        check(endpoint == expected, f"auditor exporter defaults to {expected} (is {endpoint})", name)
+        feeding = [pid for pid, p in traces.items() if audit[0] in p["exporters"]]
+        check(len(feeding) == 1, "one traces pipeline feeds the auditor", name)
+        for pid in feeding:
+            processors = traces[pid].get("processors", [])
+            check(not any(p.split("/")[0] in ("tail_sampling", "probabilistic_sampler") for p in processors),
+                  f"{pid} feeds the auditor every span (no sampling before it)", name)
     return traces, jaeger[0] if jaeger else None
 
 main = yaml.safe_load(open(os.path.join(root, "collector/otel-collector.yaml")))

@@ -12,7 +12,10 @@
 #   6. health checks and start order: every service but the collector (whose
 #      image has no shell or HTTP client) and the one-shot orchestrator-init
 #      has a health check, and each depends_on names a service that exists;
-#   7. the reference orchestrator: every one of its services is built from
+#   7. keyscope's services: the collector sends spans to the auditor's OTLP
+#      port, and every Prometheus target file names a service and the port
+#      it serves /metrics on;
+#   8. the reference orchestrator: every one of its services is built from
 #      example-orchestrator/Dockerfile (a Node 24 image) and runs an entry file
 #      that exists; at least three orchestrator replicas, each with its own
 #      index and /metrics port (9470 + index) in its health check; every
@@ -166,6 +169,8 @@ order = {
     ("otel-collector", "jaeger"): None,
     ("prometheus", "otel-collector"): None,
     ("demo", "otel-collector"): None,
+    ("otel-collector", "keyscope-audit"): None,
+    ("keyscope-broker-exporter", "pulsar"): "service_healthy",
     ("orchestrator-init", "pulsar"): "service_healthy",
     ("orchestrator-init", "redis"): "service_healthy",
     ("provider", "orchestrator-init"): "service_completed_successfully",
@@ -189,6 +194,33 @@ for (name, dependency), condition in order.items():
         failures.append(f"{name}: should wait for {dependency} to be {condition}")
 print("ok   health checks and start order checked")
 
+# keyscope's services, wired to the collector and to Prometheus.
+def flag(service, name):
+    command = config["services"][service].get("command", [])
+    command = command if isinstance(command, list) else command.split()
+    return command[command.index(name) + 1] if name in command[:-1] else None
+
+audit_endpoint = config["services"]["otel-collector"].get("environment", {}).get("OTELCOL_AUDIT_ENDPOINT")
+expected_endpoint = f"http://keyscope-audit:{flag('keyscope-audit', '--otlp-port')}"
+if audit_endpoint != expected_endpoint:
+    failures.append(f"otel-collector: OTELCOL_AUDIT_ENDPOINT is {audit_endpoint}, expected {expected_endpoint} (the auditor's --otlp-port)")
+else:
+    print(f"ok   the collector sends every span to {audit_endpoint}")
+for service in ("keyscope-audit", "keyscope-broker-exporter"):
+    if flag(service, "--host") != "0.0.0.0":
+        failures.append(f"{service}: must listen on 0.0.0.0 (--host) to be reached from other containers")
+targets_dir = os.path.join(root, "collector/prometheus-targets/compose")
+served = {"keyscope-audit": flag("keyscope-audit", "--metrics-port"), "keyscope-broker-exporter": flag("keyscope-broker-exporter", "--metrics-port")}
+for name in sorted(os.listdir(targets_dir)):
+    with open(os.path.join(targets_dir, name)) as f:
+        groups = yaml.safe_load(f) or []
+    for target in (t for g in groups for t in g.get("targets", [])):
+        host, _, port = target.rpartition(":")
+        if host not in config["services"]:
+            failures.append(f"prometheus target {target} ({name}) names no service of docker-compose.yml")
+        elif host in served and served[host] != port:
+            failures.append(f"prometheus target {target} ({name}): {host} serves /metrics on {served[host]}")
+print("ok   Prometheus targets name services and the ports they serve")
 # The reference orchestrator's services.
 dockerfile_rel = "example-orchestrator/Dockerfile"
 with open(os.path.join(root, dockerfile_rel)) as f:

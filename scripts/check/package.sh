@@ -37,6 +37,31 @@ keyscope.close();
 console.log(`ok   pulsar-keyscope ${VERSION} imports from its packed tarball (root and /websocket) and registers its metrics`);
 JS
 (cd "$work/app" && node check.mjs)
+cat >"$work/app/ops.mjs" <<'JS'
+import { Auditor, startAuditService } from 'pulsar-keyscope/audit';
+import { keyTimeline } from 'pulsar-keyscope/timeline';
+import { BrokerExporter } from 'pulsar-keyscope/broker-exporter';
+for (const [name, value] of Object.entries({ Auditor, startAuditService, keyTimeline, BrokerExporter })) {
+  if (typeof value !== 'function') throw new Error(`ops export ${name} is missing`);
+}
+const service = await startAuditService({ otlpPort: 0, metricsPort: 0 });
+const text = await (await fetch(service.metricsUrl)).text();
+await service.close();
+if (!text.includes('keyscope_audit_spans_total')) throw new Error('the audit service serves no keyscope_audit_* metrics');
+console.log('ok   pulsar-keyscope/audit, /timeline and /broker-exporter import from the packed tarball; the audit service serves /metrics');
+JS
+(cd "$work/app" && node ops.mjs)
+# The bin as npm links it: the declared file, with a node shebang, runs each subcommand's --help.
+bin="$(cd "$work/app/node_modules/pulsar-keyscope" && node -p "require('./package.json').bin.keyscope")"
+bin_path="$work/app/node_modules/pulsar-keyscope/$bin"
+[[ -f "$bin_path" ]] || die "the packed package has no $bin (package.json bin.keyscope)"
+[[ "$(head -n 1 "$bin_path")" == '#!/usr/bin/env node' ]] || die "$bin does not start with a node shebang"
+chmod +x "$bin_path"
+for command in audit timeline broker-exporter; do
+  (cd "$work/app" && "$bin_path" "$command" --help) | grep -q "Usage: keyscope $command" || die "keyscope $command --help does not print its usage"
+done
+echo "ok   the keyscope bin runs from the packed tarball (audit, timeline, broker-exporter --help)"
+
 
 # A CommonJS application loads the same entry points with require()
 # (Node >= 22.12 loads ES modules through require).
@@ -45,6 +70,9 @@ const { Keyscope, VERSION } = require('pulsar-keyscope');
 const { WebSocketClient } = require('pulsar-keyscope/websocket');
 const { Registry } = require('prom-client');
 if (typeof WebSocketClient !== 'function') throw new Error('require("pulsar-keyscope/websocket") has no WebSocketClient');
+for (const [path, name] of [['pulsar-keyscope/audit', 'Auditor'], ['pulsar-keyscope/timeline', 'keyTimeline'], ['pulsar-keyscope/broker-exporter', 'BrokerExporter']]) {
+  if (typeof require(path)[name] !== 'function') throw new Error(`require("${path}") has no ${name}`);
+}
 new Keyscope({ registry: new Registry() }).close();
 console.log(`ok   require('pulsar-keyscope') and require('pulsar-keyscope/websocket') work from CommonJS (${VERSION})`);
 JS

@@ -32,7 +32,7 @@ for layout in native compose; do
   fi
   # Every scrape job must find its target file: a missing one is not an error
   # for Prometheus, it just scrapes nothing.
-  for file in otel-collector otel-collector-internal app pulsar; do
+  for file in otel-collector otel-collector-internal app pulsar keyscope-audit keyscope-broker; do
     [[ -s "$work/$layout/targets/$file.yml" ]] || { echo "FAIL targets/$file.yml missing ($layout)"; failed=1; }
   done
 done

@@ -11,7 +11,7 @@ source "$KEYSCOPE_ROOT/scripts/stack/lib.sh"
 
 pids() {
   local name
-  for name in jaeger otelcol prometheus redis pulsar/pulsar; do
+  for name in jaeger keyscope-audit otelcol prometheus keyscope-broker-exporter redis pulsar/pulsar; do
     printf '%s=%s ' "$name" "$(cat "$(pid_file "$name")" 2>/dev/null || echo none)"
   done
 }
@@ -28,7 +28,7 @@ if [[ "$before" != "$after" ]]; then
   die "stack:up on a running stack restarted something: before $before, after $after"
 fi
 echo "ok   stack:up again: same processes ($after) in $(( SECONDS - started ))s"
-for name in jaeger otelcol prometheus redis; do
+for name in jaeger keyscope-audit otelcol prometheus keyscope-broker-exporter redis; do
   grep -q "$name: already running" <<<"$output" || die "stack:up did not report $name as already running"
 done
 echo "ok   stack:up reports every service as already running"

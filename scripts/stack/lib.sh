@@ -35,6 +35,15 @@ http_ok() { curl -fsS --max-time 2 -o /dev/null "$1"; }
 collector_ready() { http_ok "http://127.0.0.1:$OTELCOL_HEALTH_PORT/"; }
 jaeger_ready() { http_ok "http://127.0.0.1:$JAEGER_UI_PORT/api/services"; }
 prometheus_ready() { http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; }
+audit_ready() { http_ok "http://127.0.0.1:$KEYSCOPE_AUDIT_METRICS_PORT/metrics"; }
+broker_exporter_ready() { http_ok "http://127.0.0.1:$KEYSCOPE_BROKER_EXPORTER_PORT/metrics"; }
+
+# keyscope_cli_command : prints nothing; sets KEYSCOPE_CLI to the keyscope
+# command from this checkout's sources (TypeScript through tsx's loader,
+# resolved from the repository root) on the Node that ensure_node chose.
+keyscope_cli_command() {
+  KEYSCOPE_CLI=(env -C "$KEYSCOPE_ROOT" "$(command -v node)" --import tsx src/cli/main.ts)
+}
 
 # yaml_targets "h:p,h:p" -> a file_sd target list
 yaml_targets() {
@@ -62,6 +71,8 @@ prepare_prometheus_dir() {
   yaml_targets "127.0.0.1:$OTELCOL_TELEMETRY_PORT" >"$dir/targets/otel-collector-internal.yml.tmp"
   yaml_targets "$KEYSCOPE_APP_TARGETS" >"$dir/targets/app.yml.tmp"
   yaml_targets "127.0.0.1:$PULSAR_WEB_PORT" >"$dir/targets/pulsar.yml.tmp"
+  yaml_targets "127.0.0.1:$KEYSCOPE_AUDIT_METRICS_PORT" >"$dir/targets/keyscope-audit.yml.tmp"
+  yaml_targets "127.0.0.1:$KEYSCOPE_BROKER_EXPORTER_PORT" >"$dir/targets/keyscope-broker.yml.tmp"
   # Renamed into place so that Prometheus never reads a half-written file.
   local tmp
   for tmp in "$dir"/targets/*.yml.tmp; do mv "$tmp" "${tmp%.tmp}"; done

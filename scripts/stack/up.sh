@@ -4,7 +4,10 @@
 #   Collector (OTLP :4317/:4318, Prometheus exporter :8889, own metrics :8888,
 #   health :13133), Prometheus (:9090) and the Pulsar standalone broker
 #   (web/admin/metrics :8080, binary :6650), each with the repo's config file,
-#   and Redis (:6379, the reference orchestrator's store).
+#   and keyscope's own services: the cross-consumer auditor (OTLP/HTTP :4319,
+#   /metrics :9465; the collector sends it every span) and the broker
+#   exporter (/metrics :9466, Key_Shared state from the admin API), and
+#   Redis (:6379, the reference orchestrator's store).
 # Missing prerequisites are installed or built first (Prometheus from Debian's
 # package, the collector and Jaeger from the Go module proxy into
 # $KEYSCOPE_CACHE). Running it again leaves running services alone.
@@ -19,6 +22,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$KEYSCOPE_ROOT/scripts/stack/lib.sh"
 # shellcheck source=../build/apt.sh
 source "$KEYSCOPE_ROOT/scripts/build/apt.sh"
+# shellcheck source=../node/ensure.sh
+source "$KEYSCOPE_ROOT/scripts/node/ensure.sh"
 
 with_pulsar=true
 build_only=false
@@ -56,9 +61,20 @@ if [[ ! -x "$PROMETHEUS_BIN" ]]; then
 fi
 bash "$KEYSCOPE_ROOT/scripts/build/jaeger.sh" >/dev/null
 bash "$KEYSCOPE_ROOT/scripts/build/collector.sh" >/dev/null
+# The keyscope services run from this checkout's sources on a supported Node.
+ensure_node
+(cd "$KEYSCOPE_ROOT" && bash scripts/ensure-deps.sh)
+keyscope_cli_command
 if [[ -n "$resolve_pid" ]] && ! wait "$resolve_pid"; then
   tail -n 20 "$KEYSCOPE_LOG_DIR/pulsar-resolve.log" >&2
   die "downloading Pulsar failed (log: $KEYSCOPE_LOG_DIR/pulsar-resolve.log)"
+fi
+# The Java client and agent of the interoperability test, cached after the
+# first run. Not beside the other downloads: Maven's local repository and
+# apt (a JDK when only a JRE is installed) do not take two users at once.
+if $with_pulsar && ! bash "$KEYSCOPE_ROOT/scripts/interop/java.sh" >"$KEYSCOPE_LOG_DIR/java-interop.log" 2>&1; then
+  tail -n 20 "$KEYSCOPE_LOG_DIR/java-interop.log" >&2
+  die "preparing the Java interoperability test failed (log: $KEYSCOPE_LOG_DIR/java-interop.log)"
 fi
 log "prerequisites ready after $(( SECONDS - step_started ))s"
 $build_only && exit 0
@@ -97,11 +113,16 @@ JAEGER_QUERY_GRPC_ENDPOINT="127.0.0.1:$JAEGER_QUERY_GRPC_PORT" \
   ensure_service jaeger "$JAEGER_UI_PORT" JAEGER_UI_PORT jaeger_ready \
     "$JAEGER_BIN" --config "file:$JAEGER_CONFIG"
 
+# Before the collector, so that its first exports to the auditor land.
+ensure_service keyscope-audit "$KEYSCOPE_AUDIT_METRICS_PORT" KEYSCOPE_AUDIT_METRICS_PORT audit_ready \
+  "${KEYSCOPE_CLI[@]}" audit --otlp-port "$KEYSCOPE_AUDIT_OTLP_PORT" --metrics-port "$KEYSCOPE_AUDIT_METRICS_PORT"
+
 OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$OTELCOL_OTLP_GRPC_PORT" \
 OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$OTELCOL_OTLP_HTTP_PORT" \
 OTELCOL_PROMETHEUS_ENDPOINT="127.0.0.1:$OTELCOL_PROMETHEUS_PORT" \
 OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$OTELCOL_HEALTH_PORT" \
 OTELCOL_JAEGER_ENDPOINT="127.0.0.1:$JAEGER_OTLP_GRPC_PORT" \
+OTELCOL_AUDIT_ENDPOINT="http://127.0.0.1:$KEYSCOPE_AUDIT_OTLP_PORT" \
 OTELCOL_TELEMETRY_HOST=127.0.0.1 \
   ensure_service otelcol "$OTELCOL_OTLP_HTTP_PORT" OTELCOL_OTLP_HTTP_PORT collector_ready \
     "$OTELCOL_BIN" --config "$OTELCOL_CONFIG"
@@ -115,6 +136,9 @@ ensure_service prometheus "$PROMETHEUS_PORT" PROMETHEUS_PORT prometheus_ready \
     --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
     --web.enable-lifecycle \
     --enable-feature=exemplar-storage
+# Polls the broker; until the broker is up it counts scrape errors and keeps trying.
+ensure_service keyscope-broker-exporter "$KEYSCOPE_BROKER_EXPORTER_PORT" KEYSCOPE_BROKER_EXPORTER_PORT broker_exporter_ready \
+  "${KEYSCOPE_CLI[@]}" broker-exporter --admin-url "http://127.0.0.1:$PULSAR_WEB_PORT" --metrics-port "$KEYSCOPE_BROKER_EXPORTER_PORT"
 log "observability services ready after $(( SECONDS - step_started ))s"
 
 # Redis: the reference orchestrator's state store and lock.
@@ -134,6 +158,8 @@ cat <<INFO
   Prometheus       http://127.0.0.1:$PROMETHEUS_PORT
   OTLP (collector) grpc 127.0.0.1:$OTELCOL_OTLP_GRPC_PORT, http://127.0.0.1:$OTELCOL_OTLP_HTTP_PORT
   Span metrics     http://127.0.0.1:$OTELCOL_PROMETHEUS_PORT/metrics
+  keyscope audit   OTLP http://127.0.0.1:$KEYSCOPE_AUDIT_OTLP_PORT/v1/traces, http://127.0.0.1:$KEYSCOPE_AUDIT_METRICS_PORT/metrics
+  broker-exporter  http://127.0.0.1:$KEYSCOPE_BROKER_EXPORTER_PORT/metrics
   Redis            redis://127.0.0.1:$REDIS_PORT
   Your app         Prometheus scrapes ${KEYSCOPE_APP_TARGETS//,/, } (/metrics)
   Logs             $KEYSCOPE_LOG_DIR

@@ -1,8 +1,9 @@
 /**
- * TextMap getter and setter over Pulsar message properties, used with the
- * globally configured propagator (`propagation.inject` / `extract`).
+ * TextMap getter over Pulsar message properties, used with the globally
+ * configured propagator (`propagation.extract`). The producer wrapper writes
+ * with a setter of its own, which notices a user's field being replaced.
  */
-import type { TextMapGetter, TextMapSetter } from '@opentelemetry/api';
+import type { TextMapGetter } from '@opentelemetry/api';
 import type { PropertyMap } from '../pulsar/types.js';
 
 /**
@@ -40,9 +41,3 @@ export class PropertyGetter implements TextMapGetter<PropertyMap> {
     return value;
   }
 }
-
-export const propertySetter: TextMapSetter<PropertyMap> = {
-  set(carrier, key, value) {
-    carrier[key] = value;
-  },
-};

@@ -1,22 +1,30 @@
 /**
- * Consumer wrapper: every delivery (receive, batchReceive, listener) is
- * registered with the tracker, gets a `process` span and is counted; ack and
- * nack settle it. Ack semantics are untouched: every call reaches the
- * original consumer with the original arguments, and its result or error is
- * returned as is.
+ * Consumer instrumentation: every delivery (receive, batchReceive, listener)
+ * is registered with the tracker, gets a `process` span and is counted; ack
+ * and nack settle it. Ack semantics are untouched (see consumer-overlay.ts).
+ * The parts live beside it: the delivery record, the in-flight list, settle
+ * accounting, cumulative acks, the processing window; the redelivery policy
+ * is a tracking rule.
  */
-import { ROOT_CONTEXT, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
-import type { StreamInstruments } from '../telemetry/metrics.js';
-import { Destination, hasContext, recordError, sampledTraceId, type SettleKind } from '../telemetry/spans.js';
+import { parseServiceUrl, type ServerAddress } from '../telemetry/server-address.js';
+import { Destination, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
-import { Delivery, type Stream } from '../tracking/tracker.js';
+import { RedeliveryPolicy } from '../tracking/redelivery-policy.js';
+import { ConsumerDelivery, type TopicRoute } from './consumer-delivery.js';
+import { consumerOverlay } from './consumer-overlay.js';
+import { coveredBy, settleWhenAcknowledged } from './cumulative-ack.js';
+import { InflightList } from './inflight-list.js';
 import { messageKey } from './keys.js';
-import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';
-import { overlay } from './overlay.js';
+import { logInternal, runHook, type Pipeline, type TrackedConsumer } from './pipeline.js';
+import { runWindow } from './processing-window.js';
+import { recordLeft, recordSettle } from './settlement.js';
 import type { ConsumerLike, MessageIdLike, MessageLike, SubscriptionTypeName } from './types.js';
+
+export { ConsumerDelivery } from './consumer-delivery.js';
+export { runWindow } from './processing-window.js';
 
 export interface InstrumentConsumerOptions {
   /** Subscription name: a label on every consumer metric. */
@@ -33,142 +41,110 @@ export interface InstrumentConsumerOptions {
   ackTimeoutMs?: number;
   /** The consumer's `nAckRedeliverTimeoutMs` (pulsar-client's default: 60000), when a nacked message is expected back. */
   nAckRedeliverTimeoutMs?: number;
-}
-
-/** pulsar-client's default delay before a negatively acknowledged message is redelivered. */
-const DEFAULT_NACK_REDELIVERY_DELAY_MS = 60_000;
-
-/**
- * A delivery with its telemetry: the one object a received message costs.
- * (In flight and in a processing window are the tracker's `inflight` and
- * `inWindow` flags.)
- */
-export class ConsumerDelivery extends Delivery {
-  spanEnded = false;
-  /** Its ack timeout passed: the client redelivers it (recorded once). */
-  redeliveryExpected = false;
-  messageId: string | undefined = undefined;
-  span!: Span;
-  /** The context the process span was started in (extracted from the message). */
-  parentContext: Context = ROOT_CONTEXT;
-  /** This consumer's in-flight deliveries, in receive order. */
-  previousOfConsumer: ConsumerDelivery | undefined = undefined;
-  nextOfConsumer: ConsumerDelivery | undefined = undefined;
-
-  constructor(
-    stream: Stream,
-    key: string | undefined,
-    receivedAt: number,
-    readonly owner: ConsumerInstrumentation,
-    readonly message: MessageLike,
-    readonly route: TopicRoute,
-    readonly publishTimestamp: number,
-  ) {
-    super(stream, key, receivedAt);
-  }
-}
-
-/** Per topic (as the message reports it, partition included) cache of a consumer's stream, destination and instruments. */
-interface TopicRoute {
-  readonly stream: Stream;
-  readonly destination: Destination;
-  readonly instruments: StreamInstruments;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 export class ConsumerInstrumentation {
   readonly consumerId = newInstanceId();
-  private readonly stamps = new IncomingStamps();
+  private readonly stamps: IncomingStamps;
+  private readonly server: ServerAddress | undefined;
   private readonly routes = new Map<string, TopicRoute>();
-  /** This consumer's deliveries in flight, in receive order (linked through the deliveries). */
-  private oldest: ConsumerDelivery | undefined = undefined;
-  private newest: ConsumerDelivery | undefined = undefined;
-  /** Built on first use of an id-based ack; from then on kept current. */
-  private byMessageId: Map<string, ConsumerDelivery> | undefined = undefined;
+  private readonly inflight = new InflightList();
+  private readonly redelivery: RedeliveryPolicy;
   private wrapped: ConsumerLike | undefined = undefined;
-  private readonly nackRedeliveryDelayMs: number;
-  private readonly ackTimeoutMs: number | undefined;
-  /**
-   * Exclusive and Failover consumers answer an ack timeout by redelivering
-   * everything unacknowledged, not only the messages that timed out.
-   */
-  private readonly redeliversAllOnAckTimeout: boolean;
+  private stopWatchingConnection: (() => void) | undefined = undefined;
+  /** The set of consumers of the client this one was subscribed through, left on close. */
+  private clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer> | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
     readonly options: InstrumentConsumerOptions,
   ) {
-    this.nackRedeliveryDelayMs = nonNegative(options.nAckRedeliverTimeoutMs) ?? DEFAULT_NACK_REDELIVERY_DELAY_MS;
-    const ackTimeoutMs = nonNegative(options.ackTimeoutMs);
-    this.ackTimeoutMs = ackTimeoutMs === 0 ? undefined : ackTimeoutMs;
-    this.redeliversAllOnAckTimeout = options.subscriptionType !== 'Shared' && options.subscriptionType !== 'KeyShared';
+    this.redelivery = new RedeliveryPolicy(options);
+    this.stamps = new IncomingStamps(pipeline.unstampedOrdering);
+    this.server = parseServiceUrl(options.serviceUrl);
   }
 
-  /** The instrumented view of `consumer` (created once). */
+  /** The instrumented view of `consumer` (created once; a consumer instrumented before is returned as it is). */
   wrap<C extends ConsumerLike>(consumer: C): C {
     if (this.wrapped !== undefined) return this.wrapped as C;
-    const raw: ConsumerLike = consumer;
-    const deliverOne = (message: MessageLike): MessageLike => {
-      this.deliverSafely(message);
-      return message;
-    };
-    const wrapped = overlay(consumer, {
-      receive: (timeout?: number) => (timeout === undefined ? raw.receive() : raw.receive(timeout)).then(deliverOne),
-      batchReceive: () => {
-        const batch = raw.batchReceive?.();
-        if (batch === undefined) throw new TypeError('batchReceive is not supported by this consumer');
-        return batch.then((messages) => {
-          for (const message of messages) this.deliverSafely(message);
-          return messages;
-        });
-      },
-      acknowledge: (message: MessageLike) => {
-        const result = raw.acknowledge(message);
-        this.settleMessage(message, 'ack');
-        return result;
-      },
-      acknowledgeId: (messageId: MessageIdLike) => {
-        const result = raw.acknowledgeId(messageId);
-        this.settleId(messageId, 'ack');
-        return result;
-      },
-      negativeAcknowledge: (message: MessageLike) => {
-        raw.negativeAcknowledge(message);
-        this.settleMessage(message, 'nack');
-      },
-      negativeAcknowledgeId: (messageId: MessageIdLike) => {
-        raw.negativeAcknowledgeId(messageId);
-        this.settleId(messageId, 'nack');
-      },
-      acknowledgeCumulative: (message: MessageLike) => {
-        const result = raw.acknowledgeCumulative(message);
-        this.settleCumulativeWhenDone(result, () => this.ownDelivery(message));
-        return result;
-      },
-      acknowledgeCumulativeId: (messageId: MessageIdLike) => {
-        const result = raw.acknowledgeCumulativeId?.(messageId);
-        if (result === undefined) throw new TypeError('acknowledgeCumulativeId is not supported by this consumer');
-        this.settleCumulativeWhenDone(result, () => this.findById(messageId));
-        return result;
-      },
-      close: (...args: unknown[]) => {
-        // The broker hands what this consumer held to the next consumer, possibly with redelivery count 0.
-        this.releaseAll(true);
-        this.pipeline.consumers.delete(this);
-        return (raw.close as (...a: unknown[]) => Promise<null>)(...args);
-      },
-      unsubscribe: (...args: unknown[]) => {
-        this.releaseAll(false);
-        this.pipeline.consumers.delete(this);
-        return (raw.unsubscribe as (...a: unknown[]) => Promise<null>)(...args);
-      },
+    if (this.pipeline.alreadyInstrumented('consumer', consumer)) return consumer;
+    const known = this.pipeline.wrappers.get(consumer);
+    if (known !== undefined) return known as C;
+    const wrapped = consumerOverlay(consumer, {
+      delivered: (message) => void this.deliverSafely(message),
+      receiving: () => (this.pipeline.active ? this.pipeline.spans.receiveStart() : undefined),
+      received: (start, messages) => this.recordReceive(start, messages),
+      settledMessage: (message, kind) => this.settleMessage(message, kind),
+      settledId: (messageId, kind) => this.settleId(messageId, kind),
+      cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
+      cumulativeAckId: (result, upTo) => this.settleCumulative(result, () => this.findById(upTo)),
+      closing: (expectRedelivery) => this.closing(expectRedelivery),
     });
     this.wrapped = wrapped;
+    this.pipeline.wrappers.set(consumer, wrapped);
     this.pipeline.consumers.add(this);
+    this.watchConnection(consumer);
     return wrapped;
   }
 
+  /** Records the client this consumer was subscribed through: it is released when that client closes. */
+  belongsTo(clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer>): void {
+    if (!this.pipeline.consumers.has(this)) return;
+    this.clientConsumers = clientConsumers;
+    clientConsumers.add(this);
+  }
+
+  closeWithClient(): void {
+    this.closing(true);
+  }
+
+  /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
+  private watchConnection(consumer: ConsumerLike): void {
+    try {
+      if (typeof consumer.onConnectionLost !== 'function') return;
+      const stop: unknown = consumer.onConnectionLost(() => this.connectionLost());
+      if (typeof stop === 'function') this.stopWatchingConnection = stop as () => void;
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /**
+   * The broker redelivers what this consumer held, to it once it reconnects
+   * (found by id then) or to another consumer; the held deliveries stay in
+   * flight until the application settles them or their redelivery arrives.
+   */
+  private connectionLost(): void {
+    if (!this.pipeline.active) return;
+    try {
+      const now = this.pipeline.clock();
+      for (let d = this.inflight.oldest; d !== undefined; d = d.nextOfConsumer) this.pipeline.tracker.expectRedelivery(d, now, 0);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  /** `expectRedelivery`: the broker hands what this consumer held to another one (close, not unsubscribe). */
+  private closing(expectRedelivery: boolean): void {
+    this.releaseAll(expectRedelivery);
+    this.pipeline.consumers.delete(this);
+    this.clientConsumers?.delete(this);
+    this.clientConsumers = undefined;
+    const stop = this.stopWatchingConnection;
+    this.stopWatchingConnection = undefined;
+    try {
+      stop?.();
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
   /** Wraps a listener so that each call is a delivery with a processing window. */
-  wrapListener(listener: (message: MessageLike, consumer: ConsumerLike) => unknown): (message: MessageLike, consumer: ConsumerLike) => unknown {
+  wrapListener(
+    listener: (message: MessageLike, consumer: ConsumerLike) => unknown,
+  ): (message: MessageLike, consumer: ConsumerLike) => unknown {
     return (message, consumer) => {
       const wrappedConsumer = this.wrap(consumer);
       const delivery = this.deliverSafely(message);
@@ -188,61 +164,112 @@ export class ConsumerInstrumentation {
     }
   }
 
-  private deliver(message: MessageLike): ConsumerDelivery {
+  /** The `receive` span of one receive() / batchReceive() call; never throws. */
+  private recordReceive(start: ReceiveStart, messages: readonly MessageLike[]): void {
+    if (!this.pipeline.active) return;
+    try {
+      // One destination for the span when every message shares it (a multi-topic batch names none).
+      let common: Destination | undefined;
+      let mixed = false;
+      for (const message of messages) {
+        const destination = this.ownDelivery(message)?.route.destination;
+        if (destination === undefined) continue;
+        if (common === undefined) common = destination;
+        else if (destination.topic.base !== common.topic.base) mixed = true;
+      }
+      // Nothing of it was instrumented (the instance closed, or delivery failed): no span either.
+      if (common === undefined) return;
+      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, messages);
+    } catch (error) {
+      logInternal(error);
+    }
+  }
+
+  private deliver(message: MessageLike): ConsumerDelivery | undefined {
     const pipeline = this.pipeline;
     const known = this.ownDelivery(message);
     if (known !== undefined) return known;
     const now = pipeline.clock();
     // Everything read from the message is read before the tracker is told,
     // so a throwing accessor cannot leave a half-registered delivery behind.
-    const topicName = topicNameOf(message);
+    let topicName: string;
+    let stamps: IncomingStamps;
+    let key: string | undefined;
+    let redeliveryCount: number;
+    let publishTimestamp: number;
+    let messageId: string | undefined;
+    try {
+      topicName = topicNameOf(message);
+      stamps = this.stamps.read(message.getProperties(), message);
+      key = messageKey(message);
+      redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
+      publishTimestamp = Number(message.getPublishTimestamp()) || 0;
+      messageId = messageIdOf(message);
+    } catch {
+      this.countUnreadable(message);
+      return undefined;
+    }
     const route = this.route(topicName);
-    const stamps = this.stamps.read(message.getProperties());
-    const key = messageKey(message);
-    const redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
-    const publishTimestamp = Number(message.getPublishTimestamp()) || 0;
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
-    if (redeliveryCount > 0) this.releaseEarlierDeliveryOf(message);
+    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
+    const earlier = messageId === undefined ? false : pipeline.tracker.seenBefore(route.stream, messageId);
+    const redelivered = redeliveryCount > 0 || earlier !== false;
+    if (earlier instanceof ConsumerDelivery) earlier.owner.supersede(earlier);
+    else if (typeof earlier === 'object') pipeline.tracker.settle(earlier);
 
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
+    delivery.messageId = messageId;
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
-    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount);
-    const tail = this.newest;
-    if (tail === undefined) this.oldest = delivery;
-    else {
-      tail.nextOfConsumer = delivery;
-      delivery.previousOfConsumer = tail;
-    }
-    this.newest = delivery;
+    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redelivered);
+    this.inflight.append(delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
 
     const instruments = route.instruments;
     instruments.received.inc();
-    if (redeliveryCount > 0) instruments.redeliveries.inc();
+    if (!stamps.stamped) instruments.unstamped.inc();
+    if (redelivered) instruments.redeliveries.inc();
     if (delivery.violation !== undefined) instruments.violations[delivery.violation].inc();
-    if (this.byMessageId !== undefined) {
-      delivery.messageId = String(message.getMessageId());
-      this.byMessageId.set(delivery.messageId, delivery);
-    }
     const span = delivery.span;
     // Attribute values cost work (key hash, message id); a span that records nothing gets none.
     if (span.isRecording()) {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, delivery.messageId ?? String(message.getMessageId()));
+      pipeline.spans.describeMessage(span, message);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
-      if (stamps.producer !== undefined) {
+      if (stamps.stamped && stamps.producer !== undefined) {
         span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, stamps.producer);
         span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, stamps.seq);
       }
       if (delivery.violation !== undefined) span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, delivery.violation);
     }
-    if (pipeline.consumerHook !== undefined) runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
+    if (pipeline.consumerHook !== undefined)
+      runHook(pipeline.consumerHook, span, { topic, subscription: this.options.subscription, message });
     return delivery;
+  }
+
+  /**
+   * A message whose accessor threw flows on to the application untracked,
+   * but is counted: received, and as `unreadable_message` (on the topic it
+   * reports, if that much can be read).
+   */
+  private countUnreadable(message: MessageLike): void {
+    try {
+      let topicName = '';
+      try {
+        topicName = topicNameOf(message);
+      } catch {
+        // The topic is what threw: the consumer's own topic labels it.
+      }
+      const route = this.route(topicName);
+      route.instruments.received.inc();
+      this.pipeline.countContextError(route.destination.topic.base, 'unreadable_message');
+    } catch (error) {
+      logInternal(error);
+    }
   }
 
   private route(topicName: string): TopicRoute {
@@ -253,7 +280,7 @@ export class ConsumerInstrumentation {
       const subscription = this.options.subscription;
       route = {
         stream: this.pipeline.tracker.stream(parsed.base, subscription),
-        destination: new Destination(parsed, subscription, this.options.subscriptionType),
+        destination: new Destination(parsed, subscription, this.options.subscriptionType, this.server),
         instruments: this.pipeline.metrics.stream(parsed.base, subscription),
       };
       this.routes.set(name, route);
@@ -282,64 +309,37 @@ export class ConsumerInstrumentation {
     }
   }
 
-  /**
-   * Cumulative ack: this delivery and every earlier one of this consumer on
-   * the same topic partition, chosen when the ack is issued and settled once
-   * the client's promise fulfils. A rejected cumulative ack (the WebSocket
-   * client cannot do them) acknowledged nothing, so nothing is settled.
-   */
-  private settleCumulativeWhenDone(result: unknown, find: () => ConsumerDelivery | undefined): void {
+  private settleCumulative(result: unknown, find: () => ConsumerDelivery | undefined): void {
     if (!this.pipeline.active) return;
     let covered: ConsumerDelivery[];
     try {
       const last = find();
       if (last === undefined) return;
-      covered = [];
-      for (const delivery of this.inflightList()) {
-        if (delivery.route === last.route) covered.push(delivery);
-        if (delivery === last) break;
-      }
+      covered = coveredBy(this.inflight, last);
     } catch (error) {
       logInternal(error);
       return;
     }
-    const settleCovered = (): void => {
-      try {
-        for (const delivery of covered) delivery.owner.settle(delivery, 'ack_cumulative');
-      } catch (error) {
-        logInternal(error);
-      }
-    };
-    if (isThenable(result)) result.then(settleCovered, () => undefined);
-    else settleCovered();
+    settleWhenAcknowledged(result, covered);
   }
 
   private findById(messageId: MessageIdLike): ConsumerDelivery | undefined {
-    if (this.byMessageId === undefined) {
-      this.byMessageId = new Map();
-      for (const delivery of this.inflightList()) {
-        delivery.messageId = String(delivery.message.getMessageId());
-        this.byMessageId.set(delivery.messageId, delivery);
-      }
+    const id = String(messageId);
+    for (const route of this.routes.values()) {
+      const held = route.stream.held.get(id);
+      if (held instanceof ConsumerDelivery && held.owner === this) return held;
     }
-    return this.byMessageId.get(String(messageId));
+    return undefined;
   }
 
   /**
-   * A redelivery (after an ack timeout) of a message this consumer still
-   * holds supersedes the earlier delivery, which would otherwise look stalled
-   * forever. Redeliveries are rare, so a scan is fine.
+   * The message of `delivery`, still in flight, was delivered again (to this
+   * consumer or another one of its stream): the earlier delivery would
+   * otherwise look stalled forever. Its span ends with a 'redelivered' settle event.
    */
-  private releaseEarlierDeliveryOf(message: MessageLike): void {
-    const id = String(message.getMessageId());
-    for (const delivery of this.inflightList()) {
-      delivery.messageId ??= String(delivery.message.getMessageId());
-      if (delivery.messageId === id) {
-        this.release(delivery);
-        endSpan(delivery);
-        return;
-      }
-    }
+  supersede(delivery: ConsumerDelivery): void {
+    this.release(delivery);
+    recordLeft(this.pipeline, delivery, 'redelivered');
   }
 
   settle(delivery: ConsumerDelivery, kind: SettleKind): void {
@@ -347,17 +347,9 @@ export class ConsumerInstrumentation {
     const pipeline = this.pipeline;
     const now = pipeline.clock();
     this.release(delivery);
-    const instruments = delivery.route.instruments;
-    const traceId = pipeline.metrics.exemplars ? sampledTraceId(delivery.span) : undefined;
-    if (kind === 'nack') instruments.nacked.inc();
-    else instruments.acked.inc();
-    pipeline.metrics.observeProcessing(instruments, Math.max(0, now - delivery.receivedAt) / 1000, traceId, now);
-    if (kind !== 'nack' && delivery.publishTimestamp > 0) {
-      pipeline.metrics.observeEndToEnd(instruments, Math.max(0, now - delivery.publishTimestamp) / 1000, traceId, now);
-    }
-    pipeline.spans.settle(delivery.span, kind);
-    if (!delivery.inWindow) endSpan(delivery);
-    if (kind === 'nack') pipeline.tracker.expectRedelivery(delivery, now, this.nackRedeliveryDelayMs);
+    if (kind === 'ack' || kind === 'ack_cumulative' || kind === 'nack') recordSettle(pipeline, delivery, kind, now);
+    else recordLeft(pipeline, delivery, kind);
+    if (kind === 'nack') pipeline.tracker.expectRedelivery(delivery, now, this.redelivery.nackDelayMs);
   }
 
   /**
@@ -372,46 +364,18 @@ export class ConsumerInstrumentation {
     while (tracker.overInflightBound) {
       const oldest = tracker.oldestInflight(newest);
       if (oldest === undefined) return;
-      if (oldest instanceof ConsumerDelivery) oldest.owner.untrack(oldest);
+      if (oldest instanceof ConsumerDelivery) oldest.owner.settle(oldest, 'untracked');
       else tracker.settle(oldest);
     }
   }
 
-  private untrack(delivery: ConsumerDelivery): void {
-    this.release(delivery);
-    delivery.route.instruments.inflightEvictions.inc();
-    this.pipeline.spans.settle(delivery.span, 'untracked');
-    if (!delivery.inWindow) endSpan(delivery);
-  }
-
-  /**
-   * Records the deliveries whose ack timeout passed as expected redeliveries
-   * (once each). Called by the periodic sweep; the recorded ones are a prefix
-   * of the receive-order list, so the walk covers only the unrecorded rest.
-   */
+  /** Records the deliveries whose ack timeout passed as expected redeliveries. Called by the periodic sweep. */
   expireAckTimeouts(now: number): void {
-    const timeout = this.ackTimeoutMs;
-    if (timeout === undefined) return;
     try {
-      let firstUnrecorded: ConsumerDelivery | undefined;
-      for (let d = this.newest; d !== undefined && !d.redeliveryExpected; d = d.previousOfConsumer) firstUnrecorded = d;
-      const cutoff = now - timeout;
-      if (firstUnrecorded === undefined || firstUnrecorded.receivedAt > cutoff) return;
-      const all = this.redeliversAllOnAckTimeout;
-      for (let d: ConsumerDelivery | undefined = firstUnrecorded; d !== undefined && (all || d.receivedAt <= cutoff); d = d.nextOfConsumer) {
-        d.redeliveryExpected = true;
-        this.pipeline.tracker.expectRedelivery(d, now, 0);
-      }
+      this.redelivery.expireAckTimeouts(this.inflight.newest, now, (delivery) => this.pipeline.tracker.expectRedelivery(delivery, now, 0));
     } catch (error) {
       logInternal(error);
     }
-  }
-
-  /** A snapshot of this consumer's in-flight deliveries, oldest first (for the rare paths that walk them). */
-  private inflightList(): ConsumerDelivery[] {
-    const list: ConsumerDelivery[] = [];
-    for (let d = this.oldest; d !== undefined; d = d.nextOfConsumer) list.push(d);
-    return list;
   }
 
   private ownDelivery(message: MessageLike): ConsumerDelivery | undefined {
@@ -422,14 +386,8 @@ export class ConsumerInstrumentation {
   /** Takes a delivery out of flight without counting an ack (settle, supersede, close). */
   private release(delivery: ConsumerDelivery): void {
     this.pipeline.tracker.settle(delivery);
-    const { previousOfConsumer, nextOfConsumer } = delivery;
-    if (previousOfConsumer === undefined) this.oldest = nextOfConsumer;
-    else previousOfConsumer.nextOfConsumer = nextOfConsumer;
-    if (nextOfConsumer === undefined) this.newest = previousOfConsumer;
-    else nextOfConsumer.previousOfConsumer = previousOfConsumer;
-    delivery.previousOfConsumer = delivery.nextOfConsumer = undefined;
+    this.inflight.remove(delivery);
     this.pipeline.deliveries.delete(delivery.message);
-    if (this.byMessageId !== undefined && delivery.messageId !== undefined) this.byMessageId.delete(delivery.messageId);
   }
 
   /**
@@ -439,11 +397,10 @@ export class ConsumerInstrumentation {
   releaseAll(expectRedelivery: boolean): void {
     try {
       const now = this.pipeline.clock();
-      for (const delivery of this.inflightList()) {
+      for (const delivery of this.inflight.snapshot()) {
         this.release(delivery);
         if (expectRedelivery) this.pipeline.tracker.expectRedelivery(delivery, now, 0);
-        this.pipeline.spans.settle(delivery.span, 'closed');
-        if (!delivery.inWindow) endSpan(delivery);
+        recordLeft(this.pipeline, delivery, 'closed');
       }
     } catch (error) {
       logInternal(error);
@@ -451,72 +408,9 @@ export class ConsumerInstrumentation {
   }
 }
 
-/**
- * Runs `fn` inside the delivery's `process` span and processing window. The
- * window ends when `fn` returns or, for a promise, when it settles; `fn`'s
- * result (or error) is passed on untouched.
- */
-export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn: () => T): T {
-  if (!pipeline.active) return fn();
-  const opened = openWindow(pipeline, delivery);
-  let result: T;
-  try {
-    const span = delivery.span;
-    // Nothing to make active when tracing is off and the message carried no context.
-    result =
-      delivery.parentContext === ROOT_CONTEXT && !hasContext(span)
-        ? fn()
-        : context.with(trace.setSpan(delivery.parentContext, span), fn);
-  } catch (error) {
-    if (opened) closeWindow(pipeline, delivery, true, error);
-    throw error;
-  }
-  if (opened) {
-    if (isThenable(result)) {
-      result.then(
-        () => closeWindow(pipeline, delivery, false, undefined),
-        (error: unknown) => closeWindow(pipeline, delivery, true, error),
-      );
-    } else {
-      closeWindow(pipeline, delivery, false, undefined);
-    }
-  }
-  return result;
-}
-
-function openWindow(pipeline: Pipeline, delivery: ConsumerDelivery): boolean {
-  try {
-    if (delivery.inWindow) return false;
-    if (pipeline.tracker.beginWindow(delivery)) {
-      delivery.route.instruments.violations.concurrent.inc();
-      delivery.span.setAttribute(semconv.ATTR_KEYSCOPE_VIOLATION, 'concurrent');
-    }
-    return true;
-  } catch (error) {
-    logInternal(error);
-    return false;
-  }
-}
-
-function closeWindow(pipeline: Pipeline, delivery: ConsumerDelivery, failed: boolean, error: unknown): void {
-  try {
-    pipeline.tracker.endWindow(delivery);
-    // A failed handler fails the operation: error.type plus status ERROR, per the conventions.
-    if (failed) recordError(delivery.span, error);
-    if (!delivery.inflight) endSpan(delivery);
-  } catch (internal) {
-    logInternal(internal);
-  }
-}
-
-function endSpan(delivery: ConsumerDelivery): void {
-  if (delivery.spanEnded) return;
-  delivery.spanEnded = true;
-  delivery.span.end();
-}
-
-function nonNegative(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+function messageIdOf(message: MessageLike): string | undefined {
+  const id: unknown = message.getMessageId();
+  return id === undefined || id === null ? undefined : String(id);
 }
 
 function topicNameOf(message: MessageLike): string {

@@ -5,6 +5,7 @@
  * and both sides still name the key the same way.
  */
 import { createHash } from 'node:crypto';
+import { exactTextBytes } from '../tracking/exact-text.js';
 import type { MessageLike, ProducerMessageLike } from './types.js';
 
 export const MAX_KEY_LENGTH = 512;
@@ -12,7 +13,7 @@ export const MAX_KEY_LENGTH = 512;
 function boundedKey(ordering: unknown, partition: unknown): string | undefined {
   const key = typeof ordering === 'string' && ordering !== '' ? ordering : partition;
   if (typeof key !== 'string' || key === '') return undefined;
-  return key.length > MAX_KEY_LENGTH ? 'sha256:' + createHash('sha256').update(key).digest('hex') : key;
+  return key.length > MAX_KEY_LENGTH ? 'sha256:' + createHash('sha256').update(exactTextBytes(key)).digest('hex') : key;
 }
 
 /** The key of a received message; undefined when keyless. `getOrderingKey` is feature-detected. */

@@ -2,12 +2,15 @@
  * Wraps an object so that chosen methods are replaced and every other member
  * is the original's (functions bound to the original). The wrapper keeps the
  * original's prototype, so `instanceof` and members added by newer client
- * versions keep working.
+ * versions keep working. The wrapper carries keyscope's INSTRUMENTED mark.
  */
+import { INSTRUMENTED } from './instrumented.js';
+
 export function overlay<T extends object>(target: T, overrides: Record<string, unknown>): T {
   const bound = new Map<PropertyKey, { original: unknown; bound: unknown }>();
   return new Proxy(target, {
     get(object, property) {
+      if (property === INSTRUMENTED) return true;
       if (typeof property === 'string' && Object.prototype.hasOwnProperty.call(overrides, property)) {
         return overrides[property];
       }

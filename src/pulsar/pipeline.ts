@@ -4,10 +4,11 @@
  * Data flows one way: wrapper -> tracker -> telemetry.
  */
 import { diag, type Span, type Tracer } from '@opentelemetry/api';
-import type { ContextErrorReason, IncomingStamps } from '../context/incoming.js';
+import type { ContextErrorReason, IncomingStamps, UnstampedOrdering } from '../context/incoming.js';
 import type { KeyscopeMetrics } from '../telemetry/metrics.js';
 import type { KeyscopeSpans } from '../telemetry/spans.js';
 import type { Delivery, Tracker } from '../tracking/tracker.js';
+import { isInstrumented } from './instrumented.js';
 import type { MessageLike, ProducerMessageLike } from './types.js';
 
 export interface ProducerHookInfo {
@@ -35,6 +36,15 @@ export interface PipelineParts {
   clock: () => number;
   producerHook: ProducerHook | undefined;
   consumerHook: ConsumerHook | undefined;
+  unstampedOrdering: UnstampedOrdering | undefined;
+}
+
+/** What the pipeline keeps of a wrapped consumer. */
+export interface TrackedConsumer {
+  releaseAll(expectRedelivery: boolean): void;
+  expireAckTimeouts(now: number): void;
+  /** Its client closed: like its own close. */
+  closeWithClient(): void;
 }
 
 export class Pipeline {
@@ -44,6 +54,7 @@ export class Pipeline {
   readonly clock: () => number;
   readonly producerHook: ProducerHook | undefined;
   readonly consumerHook: ConsumerHook | undefined;
+  readonly unstampedOrdering: UnstampedOrdering | undefined;
   /** False after close(): wrappers then pass every call straight through. */
   active = true;
   /**
@@ -53,8 +64,13 @@ export class Pipeline {
    * Map that keeps emptying and refilling reallocates its table.
    */
   readonly deliveries = new WeakMap<object, Delivery>();
+  /** The wrapper made for each object wrapped, so that wrapping it again returns the same one. */
+  readonly wrappers = new WeakMap<object, object>();
+  private readonly warned = new Set<string>();
   /** Wrapped consumers, so that close() can end what they hold; they leave when closed. */
-  readonly consumers = new Set<{ releaseAll(expectRedelivery: boolean): void; expireAckTimeouts(now: number): void }>();
+  readonly consumers = new Set<TrackedConsumer>();
+  /** The consumers subscribed through each client, released when it closes. */
+  private readonly clientConsumers = new WeakMap<object, Set<TrackedConsumer>>();
 
   constructor(parts: PipelineParts) {
     this.tracker = parts.tracker;
@@ -63,10 +79,48 @@ export class Pipeline {
     this.clock = parts.clock;
     this.producerHook = parts.producerHook;
     this.consumerHook = parts.consumerHook;
+    this.unstampedOrdering = parts.unstampedOrdering;
   }
 
   get tracer(): Tracer {
     return this.spans.tracer;
+  }
+
+  consumersOfClient(client: object): Set<TrackedConsumer> {
+    let consumers = this.clientConsumers.get(client);
+    if (consumers === undefined) {
+      consumers = new Set();
+      this.clientConsumers.set(client, consumers);
+    }
+    return consumers;
+  }
+
+  /** The client is closing: its consumers' deliveries leave tracking, as when each consumer closes. */
+  releaseClient(client: object): void {
+    const consumers = this.clientConsumers.get(client);
+    if (consumers === undefined) return;
+    this.clientConsumers.delete(client);
+    for (const consumer of [...consumers]) consumer.closeWithClient();
+  }
+
+  /** Logs `message` as a diag warning the first time `topic` comes up for this instance. */
+  warnOnce(topic: string, message: string): void {
+    if (this.warned.has(topic)) return;
+    this.warned.add(topic);
+    diag.warn(`pulsar-keyscope: ${message} (said once)`);
+  }
+
+  /**
+   * Whether `value` is already instrumented (by this or another keyscope
+   * instance): then it is used as it is, and the diag log says so once.
+   */
+  alreadyInstrumented(what: 'client' | 'producer' | 'consumer', value: unknown): boolean {
+    if (!isInstrumented(value)) return false;
+    this.warnOnce(
+      `instrumented-${what}`,
+      `a ${what} that is already instrumented was given to be instrumented again; it is returned as it is (a second wrapper would count every message twice)`,
+    );
+    return true;
   }
 
   countContextErrors(topic: string, stamps: IncomingStamps): void {

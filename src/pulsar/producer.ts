@@ -3,13 +3,14 @@
  * global propagator, `keyscope-producer`, `keyscope-seq`), opens the `send`
  * span and counts sends. The caller's message object is never mutated.
  */
-import { context, propagation, trace, type Span } from '@opentelemetry/api';
-import { propertySetter } from '../context/carrier.js';
+import { context, propagation, trace, type Span, type TextMapSetter } from '@opentelemetry/api';
 import { PRODUCER_PROPERTY, ProducerStamp, SEQ_PROPERTY } from '../context/stamps.js';
 import type { TopicInstruments } from '../telemetry/metrics.js';
+import { parseServiceUrl } from '../telemetry/server-address.js';
 import { Destination, hasContext } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
 import { producerMessageKey } from './keys.js';
+import { copyMessageFields, copyProperties } from './message-copy.js';
 import { isThenable, logInternal, runHook, type Pipeline } from './pipeline.js';
 import { overlay } from './overlay.js';
 import type { MessageIdLike, ProducerLike, ProducerMessageLike, PropertyMap } from './types.js';
@@ -17,19 +18,30 @@ import type { MessageIdLike, ProducerLike, ProducerMessageLike, PropertyMap } fr
 export interface InstrumentProducerOptions {
   /** Topic label and span destination; defaults to `producer.getTopic()`. */
   topic?: string;
+  /** The client's service URL: `server.address` / `server.port` on spans (instrumentClient knows it). */
+  serviceUrl?: string;
 }
 
 class ProducerInstrumentation {
   private readonly stamp = new ProducerStamp();
   private readonly destination: Destination;
   private readonly instruments: TopicInstruments;
+  /** Whether the message being stamped had a property of ours or of the propagator (set per send; sends are synchronous up to here). */
+  private replacedUserProperty = false;
+  private readonly setter: TextMapSetter<PropertyMap> = {
+    set: (carrier, key, value) => {
+      if (Object.hasOwn(carrier, key)) this.replacedUserProperty = true;
+      carrier[key] = value;
+    },
+  };
 
   constructor(
     private readonly pipeline: Pipeline,
     private readonly producer: ProducerLike,
     readonly topic: string,
+    serviceUrl: string | undefined,
   ) {
-    this.destination = new Destination(parseTopicName(topic));
+    this.destination = new Destination(parseTopicName(topic), undefined, undefined, parseServiceUrl(serviceUrl));
     this.instruments = pipeline.metrics.topic(this.destination.topic.base);
   }
 
@@ -48,8 +60,9 @@ class ProducerInstrumentation {
       outgoing = this.stampedCopy(message);
       span = this.startSpan(message, outgoing);
       startedAt = pipeline.clock();
-    } catch (error) {
-      logInternal(error);
+    } catch {
+      // A getter of the message threw: the client gets the message as given, and decides.
+      this.pipeline.countContextError(this.destination.topic.base, 'unreadable_message');
       return this.producer.send(message);
     }
     let sent: Promise<MessageIdLike>;
@@ -70,36 +83,41 @@ class ProducerInstrumentation {
     return sent;
   }
 
-  /** A copy of the message with our stamps; the caller's object and its properties stay untouched. */
+  /**
+   * A copy of the message with our stamps; the caller's object and its
+   * properties stay untouched. Properties that are not an object cannot carry
+   * stamps: the message is sent as given, counted as `invalid_properties`.
+   */
   private stampedCopy(message: ProducerMessageLike): ProducerMessageLike {
-    const original: unknown = message.properties;
-    let properties: PropertyMap;
-    if (original !== null && typeof original === 'object') {
-      // Object.assign, not spread: a spread copy slows down when properties are added to it.
-      properties = Object.assign({}, original as PropertyMap);
-      if (Object.prototype.hasOwnProperty.call(original, PRODUCER_PROPERTY) || Object.prototype.hasOwnProperty.call(original, SEQ_PROPERTY)) {
-        // Usually a consumed message forwarded with its properties: the new hop's stamps replace the old ones.
-        this.pipeline.countContextError(this.destination.topic.base, 'reserved_property_present');
-      }
-    } else {
-      properties = {};
+    const outgoing = copyMessageFields(message);
+    const original: unknown = outgoing.properties;
+    if (original !== undefined && (original === null || typeof original !== 'object')) {
+      this.pipeline.countContextError(this.destination.topic.base, 'invalid_properties');
+      return message;
     }
+    const properties = original === undefined ? {} : copyProperties(original);
+    // Usually a consumed message forwarded with its properties: the new hop's stamps replace the old ones.
+    this.replacedUserProperty = Object.hasOwn(properties, PRODUCER_PROPERTY) || Object.hasOwn(properties, SEQ_PROPERTY);
     properties[PRODUCER_PROPERTY] = this.stamp.producerId;
     properties[SEQ_PROPERTY] = String(this.stamp.nextSeq());
-    return { ...message, properties };
+    outgoing.properties = properties;
+    return outgoing;
   }
 
-  /** Opens the send span and writes the trace context into the outgoing properties. */
+  /** Opens the send span and writes the trace context into the outgoing properties (unless sent as given). */
   private startSpan(message: ProducerMessageLike, outgoing: ProducerMessageLike): Span {
     const pipeline = this.pipeline;
-    const properties = outgoing.properties as PropertyMap;
     const active = context.active();
     const spans = pipeline.spans;
     const span = spans.startSend(this.destination, active);
     // Attribute values cost work (the key hash); a span that records nothing gets none.
-    if (span.isRecording()) spans.describeSend(span, producerMessageKey(message), this.stamp.producerId, this.stamp.lastSeq);
-    // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
-    propagation.inject(hasContext(span) ? trace.setSpan(active, span) : active, properties, propertySetter);
+    if (span.isRecording()) spans.describeSend(span, producerMessageKey(outgoing), this.stamp.producerId, this.stamp.lastSeq, outgoing.data);
+    if (outgoing !== message) {
+      // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
+      propagation.inject(hasContext(span) ? trace.setSpan(active, span) : active, outgoing.properties as PropertyMap, this.setter);
+      // A user's own traceparent (or other propagator field) is replaced by ours: counted, once per message.
+      if (this.replacedUserProperty) this.pipeline.countContextError(this.destination.topic.base, 'reserved_property_present');
+    }
     if (pipeline.producerHook !== undefined) runHook(pipeline.producerHook, span, { topic: this.topic, message: outgoing });
     return span;
   }
@@ -109,7 +127,7 @@ class ProducerInstrumentation {
       const instruments = this.instruments;
       instruments.sendDuration.observe(Math.max(0, this.pipeline.clock() - startedAt) / 1000);
       instruments.sent.inc();
-      this.pipeline.spans.endSend(span, messageId);
+      this.pipeline.spans.endSend(span, this.destination, messageId);
     } catch (internal) {
       logInternal(internal);
     }
@@ -128,6 +146,10 @@ class ProducerInstrumentation {
 }
 
 export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, producer: P, options: InstrumentProducerOptions = {}): P {
+  // Stamped twice, every message would count as reserved_property_present.
+  if (pipeline.alreadyInstrumented('producer', producer)) return producer;
+  const known = pipeline.wrappers.get(producer);
+  if (known !== undefined) return known as P;
   let topic = options.topic;
   if (topic === undefined) {
     try {
@@ -136,8 +158,10 @@ export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, p
       topic = undefined;
     }
   }
-  const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown');
-  return overlay(producer, {
+  const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown', options.serviceUrl);
+  const wrapped = overlay(producer, {
     send: (message: ProducerMessageLike) => instrumentation.send(message),
   });
+  pipeline.wrappers.set(producer, wrapped);
+  return wrapped;
 }

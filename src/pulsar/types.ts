@@ -38,6 +38,8 @@ export interface MessageLike {
   getOrderingKey?(): string;
   /** Newer clients only: feature-detected at runtime. */
   getRedeliveryCount?(): number;
+  /** Feature-detected: the WebSocket API does not carry it (its client returns ''). */
+  getProducerName?(): string;
 }
 
 export interface ProducerLike {
@@ -63,6 +65,12 @@ export interface ConsumerLike {
   isConnected(): boolean;
   close(): Promise<null>;
   unsubscribe(): Promise<null>;
+  /**
+   * Not in pulsar-client (feature-detected): calls `listener` whenever the
+   * consumer's connection to the broker drops, and returns a function that
+   * stops the calls. The WebSocket client has it.
+   */
+  onConnectionLost?(listener: (reason: Error) => void): () => void;
 }
 
 export interface ReaderLike {
@@ -98,4 +106,5 @@ export interface ClientLike {
   createProducer(config: ProducerConfigLike): Promise<ProducerLike>;
   subscribe(config: ConsumerConfigLike): Promise<ConsumerLike>;
   createReader(config: ReaderConfigLike): Promise<ReaderLike>;
+  close?(): Promise<null>;
 }

@@ -3,6 +3,7 @@
  * Keys are often user or account ids, so they are hashed by default.
  */
 import { createHmac } from 'node:crypto';
+import { exactTextBytes } from '../tracking/exact-text.js';
 
 export type KeyPolicy = 'hashed' | 'plain' | 'none';
 
@@ -27,7 +28,7 @@ export class KeyRenderer {
   hash(key: string): string {
     let hashed = this.cache.get(key);
     if (hashed === undefined) {
-      hashed = createHmac('sha256', this.secret).update(key).digest('hex').slice(0, HASH_HEX_LENGTH);
+      hashed = createHmac('sha256', this.secret).update(exactTextBytes(key)).digest('hex').slice(0, HASH_HEX_LENGTH);
       if (key.length <= MAX_CACHED_KEY_LENGTH) {
         if (this.cache.size >= HASH_CACHE_SIZE) this.cache.clear();
         this.cache.set(key, hashed);

@@ -35,6 +35,7 @@ export interface TopicInstruments {
 export interface StreamInstruments {
   readonly labels: { topic: string; subscription: string };
   readonly received: PendingCount;
+  readonly unstamped: PendingCount;
   readonly acked: PendingCount;
   readonly nacked: PendingCount;
   readonly redeliveries: PendingCount;
@@ -59,6 +60,7 @@ export class KeyscopeMetrics {
   private readonly sendErrors: Counter<TopicLabel>;
   private readonly sendDuration: KeyscopeHistogram;
   private readonly received: Counter<StreamLabel>;
+  private readonly unstamped: Counter<StreamLabel>;
   private readonly acked: Counter<StreamLabel>;
   private readonly nacked: Counter<StreamLabel>;
   private readonly redeliveries: Counter<StreamLabel>;
@@ -93,9 +95,10 @@ export class KeyscopeMetrics {
     this.sendErrors = counter(r, 'keyscope_send_errors_total', 'Sends that failed.', ['topic']);
     this.sendDuration = histogram(r, 'keyscope_send_duration_seconds', 'Time from send() to the broker acknowledging the message.', ['topic'], SEND_BUCKETS, false);
     this.received = counter(r, 'keyscope_messages_received_total', 'Messages delivered to the application.', ['topic', 'subscription']);
+    this.unstamped = counter(r, 'keyscope_unstamped_messages_total', 'Messages received without keyscope stamps (from producers keyscope does not wrap): not checked for order unless unstampedOrdering names their own sequence.', ['topic', 'subscription']);
     this.acked = counter(r, 'keyscope_messages_acked_total', 'Messages acknowledged.', ['topic', 'subscription']);
     this.nacked = counter(r, 'keyscope_messages_nacked_total', 'Messages negatively acknowledged.', ['topic', 'subscription']);
-    this.redeliveries = counter(r, 'keyscope_redeliveries_total', 'Deliveries with a redelivery count above zero.', ['topic', 'subscription']);
+    this.redeliveries = counter(r, 'keyscope_redeliveries_total', 'Deliveries of a message delivered before: its id was seen in flight or settled recently, or its redelivery count is above zero.', ['topic', 'subscription']);
     this.violations = counter(r, 'keyscope_ordering_violations_total', 'Per-key ordering and exclusivity violations seen in this process, by kind (reorder, redelivery_reorder, concurrent).', ['topic', 'subscription', 'kind']);
     this.inflightMessages = gauge(r, 'keyscope_inflight_messages', 'Messages received and not yet acknowledged or negatively acknowledged.', ['topic', 'subscription']);
     this.inflightKeys = gauge(r, 'keyscope_inflight_keys', 'Keys with at least one message in flight.', ['topic', 'subscription']);
@@ -136,6 +139,7 @@ export class KeyscopeMetrics {
       instruments = {
         labels,
         received: this.pendingCount(this.received, labels),
+        unstamped: this.pendingCount(this.unstamped, labels),
         acked: this.pendingCount(this.acked, labels),
         nacked: this.pendingCount(this.nacked, labels),
         redeliveries: this.pendingCount(this.redeliveries, labels),

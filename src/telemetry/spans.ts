@@ -1,31 +1,44 @@
 /**
- * Span construction following the OpenTelemetry messaging conventions:
- * `send {topic}` (PRODUCER) and `process {topic}` (CONSUMER). Attributes that
- * cost work (key hash, message id) are only computed for recording spans.
+ * Span construction following the OpenTelemetry messaging conventions
+ * (semconv.ts names the release): `send {topic}` (PRODUCER), `process {topic}`
+ * (CONSUMER) and, by option, `receive {topic}` (CLIENT), in the shapes the
+ * OpenTelemetry Java agent gives them in its messaging opt-in mode.
+ * Attributes that cost work (key hash, message id, body size) are only
+ * computed for recording spans.
  */
 import {
   INVALID_TRACEID,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
+  context,
+  propagation,
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
+  type SpanContext,
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
+import { PropertyGetter } from '../context/carrier.js';
 import * as semconv from '../semconv.js';
 import type { KeyRenderer } from './key-policy.js';
+import { formatMessageId, partitionOfMessageId } from './message-id.js';
+import type { ServerAddress } from './server-address.js';
 import type { TopicName } from './topic-name.js';
 
 export type ConsumerSpanRelation = 'parent' | 'link';
 /**
  * How a delivery left tracking. 'closed': its consumer closed. 'untracked':
  * dropped to stay within maxInflightMessages (its ack or nack, whenever it
- * comes, still reaches the client; it is just not recorded).
+ * comes, still reaches the client; it is just not recorded). 'redelivered':
+ * the same message was delivered again while this delivery was in flight
+ * (after a reconnect or an ack timeout); the new delivery takes its place.
  */
-export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked';
+export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked' | 'redelivered';
 
 /** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
 export interface ProcessTarget {
@@ -41,22 +54,30 @@ export interface ProcessTarget {
 export class Destination {
   readonly sendSpanName: string;
   readonly processSpanName: string;
+  readonly receiveSpanName: string;
   readonly sendAttributes: Attributes;
   readonly processAttributes: Attributes;
+  readonly receiveAttributes: Attributes;
   /** Not among the attributes a sampler may use, so set on recording spans only. */
   readonly subscriptionType: string | undefined;
   /** Span options shared by every span of this destination (the SDK copies what it keeps). */
   readonly sendOptions: SpanOptions;
   readonly processOptions: SpanOptions;
 
-  constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string) {
+  /** `server`: the broker the client was created for, when its service URL names one. */
+  constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string, server?: ServerAddress) {
     this.sendSpanName = 'send ' + topic.base;
     this.processSpanName = 'process ' + topic.base;
+    this.receiveSpanName = 'receive ' + topic.base;
     const common: Attributes = {
       [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_PULSAR,
       [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic.base,
     };
     if (topic.partitionId !== undefined) common[semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID] = topic.partitionId;
+    if (server !== undefined) {
+      common[semconv.ATTR_SERVER_ADDRESS] = server.address;
+      if (server.port !== undefined) common[semconv.ATTR_SERVER_PORT] = server.port;
+    }
     // Shared by every span of this destination; the SDK copies attributes, so sharing is safe.
     this.sendAttributes = {
       ...common,
@@ -68,8 +89,17 @@ export class Destination {
       [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
       [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
     };
-    if (subscription !== undefined) process[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
+    const receive: Attributes = {
+      ...common,
+      [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'receive',
+      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_RECEIVE,
+    };
+    if (subscription !== undefined) {
+      process[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
+      receive[semconv.ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME] = subscription;
+    }
     this.processAttributes = process;
+    this.receiveAttributes = receive;
     this.subscriptionType = subscriptionType;
     this.sendOptions = { kind: SpanKind.PRODUCER, attributes: this.sendAttributes };
     this.processOptions = { kind: SpanKind.CONSUMER, attributes: this.processAttributes };
@@ -82,6 +112,7 @@ const SETTLE_EVENT_ATTRIBUTES: Record<SettleKind, Attributes> = {
   ack_cumulative: settleAttributes('ack_cumulative'),
   closed: settleAttributes('closed'),
   untracked: settleAttributes('untracked'),
+  redelivered: settleAttributes('redelivered'),
 };
 
 function settleAttributes(kind: SettleKind): Attributes {
@@ -91,12 +122,43 @@ function settleAttributes(kind: SettleKind): Attributes {
   };
 }
 
+export interface SpanSettings {
+  /** How a `process` span relates to the producer's context. */
+  relation: ConsumerSpanRelation;
+  /** Record `messaging.message.body.size` (reads the payload's length). */
+  bodySize: boolean;
+  /** Record a `receive {topic}` span for each `receive()` / `batchReceive()`. */
+  receiveSpans: boolean;
+}
+
+/** A received message as the receive span reads it. */
+export interface ReceivedMessage {
+  getProperties(): { [key: string]: string };
+  getMessageId(): unknown;
+  getData(): { readonly length: number };
+}
+
+/** When a `receive()` call started, and the context it was called in (the receive span's parent). */
+export interface ReceiveStart {
+  readonly startTime: number;
+  readonly context: Context;
+}
+
 export class KeyscopeSpans {
+  readonly receiveSpans: boolean;
+  private readonly relation: ConsumerSpanRelation;
+  private readonly bodySize: boolean;
+  private readonly getter = new PropertyGetter();
+
   constructor(
     public tracer: Tracer,
     private readonly keys: KeyRenderer,
-    private readonly relation: ConsumerSpanRelation,
-  ) {}
+    settings: SpanSettings,
+  ) {
+    this.relation = settings.relation;
+    this.bodySize = settings.bodySize;
+    this.receiveSpans = settings.receiveSpans;
+  }
 
   /** Starts a `send` span with the destination's constant attributes (the ones a sampler may use). */
   startSend(destination: Destination, parent: Context): Span {
@@ -104,15 +166,27 @@ export class KeyscopeSpans {
   }
 
   /** The per-message attributes of a recording `send` span. */
-  describeSend(span: Span, key: string | undefined, producerId: string, seq: number): void {
+  describeSend(span: Span, key: string | undefined, producerId: string, seq: number, data: unknown): void {
     span.setAttribute(semconv.ATTR_KEYSCOPE_PRODUCER, producerId);
     span.setAttribute(semconv.ATTR_KEYSCOPE_SEQ, seq);
     this.setKey(span, key);
+    if (this.bodySize) setBodySize(span, data);
   }
 
-  endSend(span: Span, messageId: { toString(): string } | undefined): void {
-    if (span.isRecording() && messageId !== undefined && messageId !== null) {
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, String(messageId));
+  /**
+   * Ends a `send` span with the id the broker assigned; a producer of a
+   * partitioned topic learns the partition from that id.
+   */
+  endSend(span: Span, destination: Destination, messageId: unknown): void {
+    if (span.isRecording()) {
+      const id = formatMessageId(messageId);
+      if (id !== undefined) {
+        span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, id);
+        if (destination.topic.partitionId === undefined) {
+          const partition = partitionOfMessageId(id);
+          if (partition !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_DESTINATION_PARTITION_ID, partition);
+        }
+      }
     }
     span.end();
   }
@@ -124,23 +198,75 @@ export class KeyscopeSpans {
 
   /**
    * Starts the process span of a delivery: a child of the producer's context
-   * (relation 'parent') or a new trace linked to it (relation 'link').
-   * Baggage in `extracted` is kept either way.
+   * that also links to it (relation 'parent', as the conventions ask for every
+   * message a span accounts for), or a new trace linked to it (relation
+   * 'link'). Baggage in `extracted` is kept either way.
    */
   startProcess(destination: Destination, extracted: Context, target: ProcessTarget): void {
-    const producerSpan = this.relation === 'parent' ? undefined : trace.getSpanContext(extracted);
+    const producerSpan = trace.getSpanContext(extracted);
     if (producerSpan === undefined) {
       target.parentContext = extracted;
       target.span = this.tracer.startSpan(destination.processSpanName, destination.processOptions, extracted);
       return;
     }
-    const parent = trace.deleteSpan(extracted);
+    const parent = this.relation === 'parent' ? extracted : trace.deleteSpan(extracted);
     target.parentContext = parent;
     target.span = this.tracer.startSpan(
       destination.processSpanName,
       { kind: SpanKind.CONSUMER, attributes: destination.processAttributes, links: [{ context: producerSpan }] },
       parent,
     );
+  }
+
+  /** The per-message attributes every recording consumer-side span carries: the message id, and the body size by option. */
+  describeMessage(span: Span, message: ReceivedMessage): void {
+    const id = formatMessageId(message.getMessageId());
+    if (id !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, id);
+    if (this.bodySize) setBodySize(span, message.getData());
+  }
+
+  /**
+   * Where a `receive()` call starts (read before the call): its time and the
+   * caller's context. Undefined when receive spans are off. Wall-clock
+   * milliseconds, the scale the SDK anchors span times to.
+   */
+  receiveStart(): ReceiveStart | undefined {
+    return this.receiveSpans ? { startTime: Date.now(), context: context.active() } : undefined;
+  }
+
+  /**
+   * Records the `receive` span of one `receive()` or `batchReceive()` call
+   * that returned messages: CLIENT kind, from the call to its result, a child
+   * of the caller's context and linked to each message's producer context.
+   * `destination` is the messages' common destination, or undefined when a
+   * batch spans several (the span is then named `receive`).
+   */
+  recordReceive(start: ReceiveStart, destination: Destination | undefined, messages: readonly ReceivedMessage[]): void {
+    if (messages.length === 0) return;
+    const links: Link[] = [];
+    for (const message of messages) {
+      const producer = this.producerContext(message);
+      if (producer !== undefined) links.push({ context: producer });
+    }
+    const attributes: Attributes = destination === undefined ? RECEIVE_WITHOUT_DESTINATION : destination.receiveAttributes;
+    const span = this.tracer.startSpan(
+      destination === undefined ? 'receive' : destination.receiveSpanName,
+      { kind: SpanKind.CLIENT, attributes, links, startTime: start.startTime },
+      start.context,
+    );
+    if (span.isRecording()) {
+      if (messages.length === 1) {
+        this.describeMessage(span, messages[0] as ReceivedMessage);
+      } else {
+        span.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messages.length);
+        if (this.bodySize) {
+          let total = 0;
+          for (const message of messages) total += payloadLength(message.getData()) ?? 0;
+          span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_BODY_SIZE, total);
+        }
+      }
+    }
+    span.end();
   }
 
   setKey(span: Span, key: string | undefined): void {
@@ -154,6 +280,30 @@ export class KeyscopeSpans {
     if (!span.isRecording()) return;
     span.addEvent('settle', SETTLE_EVENT_ATTRIBUTES[kind]);
   }
+
+  /** The producer's span context carried by a message (a second extraction, paid only by receive spans). */
+  private producerContext(message: ReceivedMessage): SpanContext | undefined {
+    const properties: unknown = message.getProperties();
+    if (properties === null || typeof properties !== 'object') return undefined;
+    return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, properties as { [key: string]: string }, this.getter));
+  }
+}
+
+const RECEIVE_WITHOUT_DESTINATION: Attributes = {
+  [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_PULSAR,
+  [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'receive',
+  [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_RECEIVE,
+};
+
+/** The payload's length in bytes (a Buffer's `length`), or undefined for anything else. */
+function payloadLength(data: unknown): number | undefined {
+  const length = (data as { length?: unknown } | null | undefined)?.length;
+  return typeof length === 'number' && Number.isFinite(length) && length >= 0 ? length : undefined;
+}
+
+function setBodySize(span: Span, data: unknown): void {
+  const length = payloadLength(data);
+  if (length !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_BODY_SIZE, length);
 }
 
 /**

@@ -5,6 +5,7 @@
  * an injected clock.
  */
 import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink } from './key-table.js';
+import { RecentlySettled } from './recently-settled.js';
 
 export type ViolationKind = 'reorder' | 'redelivery_reorder' | 'concurrent';
 
@@ -14,6 +15,8 @@ export interface TrackerOptions {
   topStalledKeys: number;
   /** Upper bound of deliveries tracked in flight across all streams. Default: unbounded. */
   maxInflightMessages?: number;
+  /** Settled message ids (batch entries) remembered per stream to recognise redeliveries. Default 0: none. */
+  recentSettledIds?: number;
 }
 
 /**
@@ -33,13 +36,19 @@ export class Stream {
   /** In-flight deliveries of this stream in receive order (oldest first). */
   oldest: Delivery | undefined = undefined;
   newest: Delivery | undefined = undefined;
+  /** In-flight deliveries by message id: a delivery of an id held here is a redelivery. */
+  readonly held = new Map<string, Delivery>();
+  readonly recentlySettled: RecentlySettled;
 
   constructor(
     readonly topic: string,
     readonly subscription: string,
     /** This stream's keys; the bound and recency order are shared across streams. */
     readonly keys: Map<string, KeyState>,
-  ) {}
+    recentSettledIds: number,
+  ) {
+    this.recentlySettled = new RecentlySettled(recentSettledIds);
+  }
 }
 
 /**
@@ -60,6 +69,8 @@ export class Delivery implements InflightLink {
   seq: number | undefined = undefined;
   /** Set by `register` when this delivery broke the order of its key. */
   violation: ViolationKind | undefined = undefined;
+  /** The message id as text, when the message reports one: how a redelivery is recognised. */
+  messageId: string | undefined = undefined;
 
   constructor(
     readonly stream: Stream,
@@ -130,7 +141,7 @@ export class Tracker {
     const id = topic + '\u0000' + subscription;
     let stream = this.streams.get(id);
     if (stream === undefined) {
-      stream = new Stream(topic, subscription, this.keys.createScope());
+      stream = new Stream(topic, subscription, this.keys.createScope(), this.options.recentSettledIds ?? 0);
       this.streams.set(id, stream);
     }
     return stream;
@@ -138,14 +149,25 @@ export class Tracker {
 
   /** Creates and registers a delivery; see `register`. */
   deliver(stream: Stream, key: string | undefined, producer: string | undefined, seq: number, redeliveryCount: number, now: number): Delivery {
-    return this.register(new Delivery(stream, key, now), producer, seq, redeliveryCount);
+    return this.register(new Delivery(stream, key, now), producer, seq, redeliveryCount > 0);
+  }
+
+  /**
+   * What a delivery of `messageId` on `stream` repeats: the delivery still in
+   * flight with that id (which the new one supersedes), true when one was
+   * settled recently, false when it is new as far as this process knows.
+   */
+  seenBefore(stream: Stream, messageId: string): Delivery | boolean {
+    return stream.held.get(messageId) ?? stream.recentlySettled.has(messageId);
   }
 
   /**
    * Puts a delivery in flight and checks its order. `seq` is NaN and
    * `producer` undefined when the message carries no valid stamps.
+   * `redelivered`: the message came before (by its redelivery count or its
+   * id), so going backwards is `redelivery_reorder`.
    */
-  register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, redeliveryCount: number): D {
+  register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, redelivered: boolean): D {
     const stream = delivery.stream;
     const key = delivery.key;
     let keyState: KeyState | undefined;
@@ -158,12 +180,13 @@ export class Tracker {
         // the rare path, where locally known redeliveries are consulted.
         if (order !== SEQ_FORWARD) {
           const expected = keyState.pendingRedeliveries !== undefined && this.consumeExpectedRedelivery(keyState, seq, delivery.receivedAt);
-          if (order === SEQ_BACKWARDS) delivery.violation = redeliveryCount > 0 || expected ? 'redelivery_reorder' : 'reorder';
+          if (order === SEQ_BACKWARDS) delivery.violation = redelivered || expected ? 'redelivery_reorder' : 'reorder';
         }
       }
     }
     delivery.keyState = keyState;
     delivery.inflight = true;
+    if (delivery.messageId !== undefined) stream.held.set(delivery.messageId, delivery);
 
     this.inflight++;
     stream.inflight++;
@@ -201,6 +224,11 @@ export class Tracker {
     if (nextOfStream === undefined) stream.newest = previousOfStream;
     else nextOfStream.previousOfStream = previousOfStream;
     delivery.previousOfStream = delivery.nextOfStream = undefined;
+    const messageId = delivery.messageId;
+    if (messageId !== undefined) {
+      if (stream.held.get(messageId) === delivery) stream.held.delete(messageId);
+      stream.recentlySettled.remember(messageId);
+    }
 
     const keyState = delivery.keyState;
     if (keyState !== undefined) {

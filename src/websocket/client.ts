@@ -38,6 +38,7 @@ export class WebSocketClient {
   private readonly httpBaseUrl: string;
   private readonly config: WebSocketClientConfig;
   private readonly logger: Logger;
+  private readonly maxTextFrameSize: number;
   private readonly operationTimeoutMs: number;
   private readonly tls: TlsOptions;
   private readonly producers = new Set<WebSocketProducer>();
@@ -60,6 +61,7 @@ export class WebSocketClient {
     ({ ws: this.baseUrl, http: this.httpBaseUrl } = normalizeServiceUrl(config.serviceUrl));
     this.logger = createLogger(config.log, config.logLevel ?? LogLevel.WARN);
     this.operationTimeoutMs = positiveOr(config.operationTimeoutSeconds, WEBSOCKET_DEFAULTS.operationTimeoutSeconds, 'operationTimeoutSeconds') * 1000;
+    this.maxTextFrameSize = positiveOr(config.webSocketMaxTextFrameSize, WEBSOCKET_DEFAULTS.webSocketMaxTextFrameSize, 'webSocketMaxTextFrameSize');
     this.tls = {
       ...(config.tlsTrustCertsFilePath ? { ca: readFileSync(config.tlsTrustCertsFilePath) } : {}),
       ...(config.tlsCertificateFilePath ? { cert: readFileSync(config.tlsCertificateFilePath) } : {}),
@@ -68,11 +70,17 @@ export class WebSocketClient {
     };
   }
 
+  /** The service URL this client was created with (instrumentation reads it for `server.address` / `server.port`). */
+  get serviceUrl(): string {
+    return this.config.serviceUrl;
+  }
+
   async createProducer(config: WebSocketProducerConfig): Promise<WebSocketProducer> {
     this.assertOpen();
     const { topic, params } = producerParams(config);
     const settings = {
       topic: topic.full,
+      maxTextFrameSize: this.maxTextFrameSize,
       producerName: config.producerName ?? '',
       sendTimeoutMs: nonNegativeOr(config.sendTimeoutMs, WEBSOCKET_DEFAULTS.sendTimeoutMs, 'sendTimeoutMs'),
       maxPendingMessages: positiveOr(config.maxPendingMessages, WEBSOCKET_DEFAULTS.maxPendingMessages, 'maxPendingMessages'),
@@ -83,7 +91,7 @@ export class WebSocketClient {
     const connection = this.connection(`producer/${topic.path}`, params, `producer ${topic.full}`, {
       onOpen: (reopened) => producer.handleOpen(reopened),
       onMessage: (text) => producer.handleMessage(text),
-      onDisconnect: () => producer.handleDisconnect(),
+      onDisconnect: (_reason, closeCode, closeReason) => producer.handleDisconnect(closeCode, closeReason),
     });
     return openTracked(producer, connection, this.producers);
   }
@@ -287,7 +295,10 @@ function producerParams(config: WebSocketProducerConfig): { topic: ReturnType<ty
   if (config.accessMode !== undefined && config.accessMode !== 'Shared') {
     throw new NotSupportedByWebSocketError(`producer accessMode ${config.accessMode}`);
   }
-  if (config.batchingType === 'KeyBasedBatching') throw new NotSupportedByWebSocketError('KeyBasedBatching');
+  // Without batching no batch mixes keys, which is what key-based batching asks for: a pulsar-client config for Key_Shared works as it is.
+  if (config.batchingType === 'KeyBasedBatching' && config.batchingEnabled === true) {
+    throw new NotSupportedByWebSocketError('KeyBasedBatching with batchingEnabled', 'leave batching off (the default): no batch then mixes keys');
+  }
   if (config.messageRoutingMode === 'CustomPartition') throw new NotSupportedByWebSocketError('messageRoutingMode CustomPartition');
   if (config.hashingScheme === 'BoostHash') throw new NotSupportedByWebSocketError('hashingScheme BoostHash', 'use Murmur3_32Hash or JavaStringHash');
   const topic = parseTopicName(config.topic);

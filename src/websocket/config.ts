@@ -48,6 +48,14 @@ export interface WebSocketClientConfig {
   maxBackoffMs?: number;
   /** WebSocket ping interval that detects dead connections; 0 disables (default: `WEBSOCKET_DEFAULTS.keepAliveIntervalMs`). */
   keepAliveIntervalMs?: number;
+  /**
+   * The broker's `webSocketMaxTextFrameSize` in bytes, when it is not the
+   * default (`WEBSOCKET_DEFAULTS.webSocketMaxTextFrameSize`, 1 MiB): a
+   * message whose producer frame would be larger is rejected by send() with
+   * MessageTooLargeError instead of being sent (the broker would close the
+   * connection).
+   */
+  webSocketMaxTextFrameSize?: number;
 }
 
 export type MessageRoutingMode = 'UseSinglePartition' | 'RoundRobinDistribution' | 'CustomPartition';

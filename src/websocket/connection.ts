@@ -9,7 +9,8 @@
  * - Once open, a lost connection is reopened with exponential backoff and
  *   jitter, bounded by `maxBackoffMs`, until close() is called; every error
  *   is retried then, 409 included (the broker may still hold the previous
- *   session).
+ *   session). The backoff starts over only after a connection stayed open
+ *   for STABLE_CONNECTION_MS: one that opens and closes at once keeps it growing.
  * - A ping every `keepAliveIntervalMs` detects half-open TCP connections.
  * - Timers are cleared by close(). The reconnect timer alone is not unref'd:
  *   it stands in for the socket, which keeps the process alive while a
@@ -20,7 +21,7 @@
 import WebSocket from 'ws';
 import { ClosedError, ConnectionError, connectionErrorForStatus, redactUrl } from './errors.js';
 import type { Logger } from './logger.js';
-import { CLOSE_HANDSHAKE_TIMEOUT_MS, MAX_BROKER_REASON_CHARS, MAX_REFUSAL_BODY_BYTES } from './defaults.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, MAX_BROKER_REASON_CHARS, MAX_REFUSAL_BODY_BYTES, STABLE_CONNECTION_MS } from './defaults.js';
 
 export interface ConnectionOptions {
   url: string;
@@ -50,8 +51,8 @@ export interface ConnectionHandlers {
   /** Called for every (re)opened socket, before any queued work is sent. */
   onOpen(reopened: boolean): void;
   onMessage(text: string): void;
-  /** Called once per lost connection (not after close()). */
-  onDisconnect(reason: Error): void;
+  /** Called once per lost connection (not after close()), with the WebSocket close code and reason. */
+  onDisconnect(reason: Error, closeCode: number, closeReason: string): void;
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -69,7 +70,9 @@ export class Connection {
   private state: State = 'idle';
   private reconnectTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Reconnect attempts since the connection was last stable (STABLE_CONNECTION_MS). */
   private attempt = 0;
+  private openedAt = 0;
   private pongPending = false;
   private wakeSleeper: (() => void) | undefined;
 
@@ -172,7 +175,7 @@ export class Connection {
     socket.removeAllListeners();
     this.socket = socket;
     this.state = 'open';
-    this.attempt = 0;
+    this.openedAt = Date.now();
     this.pongPending = false;
     socket.on('message', (data: WebSocket.RawData) => {
       if (this.socket !== socket) return;
@@ -201,12 +204,13 @@ export class Connection {
     this.stopKeepAlive();
     if (this.state === 'closed') return;
     this.state = 'reconnecting';
+    if (Date.now() - this.openedAt >= STABLE_CONNECTION_MS) this.attempt = 0;
     const error = new ConnectionError(
       this.options.url,
       `${this.options.description}: connection lost (code ${code}${reason ? `, ${reason}` : ''})`,
     );
     this.options.logger.warn(`${error.message}; reconnecting`);
-    this.handlers.onDisconnect(error);
+    this.handlers.onDisconnect(error, code, reason);
     this.scheduleReconnect();
   }
 

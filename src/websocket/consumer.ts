@@ -70,6 +70,7 @@ export class WebSocketConsumer {
   private droppedCommands = 0;
   private closed = false;
   private unsubscribeRequest: UnsubscribeRequest | undefined;
+  private readonly connectionLostListeners = new Set<(reason: Error) => void>();
 
   /** @internal created by WebSocketClient.subscribe */
   constructor(settings: ConsumerSettings, logger: Logger, onClosed: (consumer: WebSocketConsumer) => void) {
@@ -139,6 +140,26 @@ export class WebSocketConsumer {
     this.unsubscribeRequest = undefined;
     request?.reject(new UnsubscribeError(`Unsubscribe from ${this.settings.subscription} failed: the broker closed the session (${reason.message}). ` +
       'Other consumers may still be connected to the subscription.', { cause: reason }));
+    for (const listener of [...this.connectionLostListeners]) {
+      try {
+        listener(reason);
+      } catch (error) {
+        this.logger.error(`consumer ${this.settings.topic}: a connection-lost listener threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` each time the connection to the broker drops (not on
+   * close()). Everything handed out and not yet acknowledged then comes again
+   * after the reconnect, with redelivery count 0, or goes to another consumer.
+   * Returns a function that stops the calls.
+   */
+  onConnectionLost(listener: (reason: Error) => void): () => void {
+    this.connectionLostListeners.add(listener);
+    return () => {
+      this.connectionLostListeners.delete(listener);
+    };
   }
 
   receive(timeout?: number): Promise<WebSocketMessage> {
@@ -264,6 +285,7 @@ export class WebSocketConsumer {
   async close(): Promise<null> {
     if (this.closed) return null;
     this.closed = true;
+    this.connectionLostListeners.clear();
     this.inbox.close(new ClosedError(`Consumer for ${this.settings.topic}`));
     await this.connection.close();
     this.onClosed(this);

@@ -21,6 +21,12 @@ export const WEBSOCKET_DEFAULTS = {
   maxPendingMessages: 1_000,
   /** batchReceive() waits at most this long for more messages. */
   batchReceiveTimeoutMs: 100,
+  /**
+   * Largest text frame the broker accepts, in bytes: its
+   * `webSocketMaxTextFrameSize` (1 MiB by default). A producer frame carries
+   * the payload base64-encoded (4/3 of its size) plus properties and key.
+   */
+  webSocketMaxTextFrameSize: 1_048_576,
 } as const;
 
 /** The WebSocket service caps the receiver queue at 1000. */
@@ -29,6 +35,13 @@ export const MAX_RECEIVER_QUEUE_SIZE = 1_000;
 export const MIN_ACK_TIMEOUT_MS = 1_000;
 /** The broker's "no limit" for dead-letter redeliveries. */
 export const UNLIMITED_REDELIVERIES = 2_147_483_647;
+/**
+ * A connection that stayed open this long resets the reconnect backoff; one
+ * that closes sooner (a broker that accepts and then drops it) keeps the
+ * backoff growing, so a connection that cannot stay up is not reopened in a
+ * tight loop.
+ */
+export const STABLE_CONNECTION_MS = 10_000;
 /** How long close() waits for the broker's closing handshake before dropping the socket. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1_000;
 /** How much of a refused upgrade's response body is kept for the error message. */

@@ -80,10 +80,17 @@ const STATUS_ADVICE: Record<number, string> = {
 };
 
 export function connectionErrorForStatus(url: string, status: number, brokerMessage: string): ConnectionError {
-  const advice = STATUS_ADVICE[status] ?? 'unexpected HTTP status on the WebSocket upgrade';
+  // The reader endpoint answers a missing tenant or namespace with 500 ("Namespace not found")
+  // where producers and consumers get 404: retrying cannot help, so it is a 404.
+  const notFound = status === 500 && NOT_FOUND_REASON.test(brokerMessage);
+  const effective = notFound ? 404 : status;
+  const advice = STATUS_ADVICE[effective] ?? 'unexpected HTTP status on the WebSocket upgrade';
   const detail = brokerMessage ? ` (broker said: ${brokerMessage})` : '';
-  return new ConnectionError(url, `WebSocket upgrade to ${redactUrl(url)} failed with HTTP ${status}: ${advice}${detail}`, status);
+  const shown = notFound ? '500, taken as 404' : String(status);
+  return new ConnectionError(url, `WebSocket upgrade to ${redactUrl(url)} failed with HTTP ${shown}: ${advice}${detail}`, effective);
 }
+
+const NOT_FOUND_REASON = /\b(?:not found|does not exist)\b/i;
 
 /** Tokens may travel as a query parameter; never put them in error messages. */
 export function redactUrl(url: string): string {
@@ -117,6 +124,30 @@ export class ProducerQueueFullError extends WebSocketClientError {
         'await earlier sends, raise maxPendingMessages, or set blockIfQueueFull: true to wait for room.',
       { retriable: true },
     );
+  }
+}
+
+/**
+ * The message does not fit in one WebSocket text frame the broker accepts.
+ * `size` is its frame in bytes (the payload base64-encoded, plus properties
+ * and key), `limit` the largest frame accepted. Never retriable as it is.
+ */
+export class MessageTooLargeError extends WebSocketClientError {
+  override get name(): string {
+    return 'MessageTooLargeError';
+  }
+
+  readonly size: number;
+  readonly limit: number;
+  constructor(topic: string, size: number, limit: number, source: string) {
+    super(
+      `Message to ${topic} is ${size} bytes as a WebSocket text frame (its payload base64-encoded, about 4/3 of its size, ` +
+        `plus properties and key), over the limit of ${limit} bytes (${source}). Send a smaller payload, or raise the broker's ` +
+        'webSocketMaxTextFrameSize and set the client option webSocketMaxTextFrameSize to match.',
+      { retriable: false },
+    );
+    this.size = size;
+    this.limit = limit;
   }
 }
 

@@ -29,6 +29,7 @@ export {
   InvalidConfigurationError,
   ConnectionError,
   SendTimeoutError,
+  MessageTooLargeError,
   ProducerQueueFullError,
   ProducerSendError,
   ReceiveTimeoutError,

@@ -19,6 +19,7 @@ export class WebSocketMessageId {
   private fields: MessageIdFields | undefined;
   private bytes: Buffer | undefined;
   private base64: string | undefined;
+  private text: string | undefined;
 
   private constructor(source: { fields?: MessageIdFields; bytes?: Buffer; base64?: string }) {
     this.fields = source.fields;
@@ -72,8 +73,11 @@ export class WebSocketMessageId {
 
   /** Same format as pulsar-client: `(ledgerId,entryId,partition,batchIndex)`. */
   toString(): string {
-    const f = this.decoded();
-    return `(${f.ledgerId},${f.entryId},${f.partition},${f.batchIndex})`;
+    if (this.text === undefined) {
+      const f = this.decoded();
+      this.text = `(${f.ledgerId},${f.entryId},${f.partition},${f.batchIndex})`;
+    }
+    return this.text;
   }
 
   equals(other: WebSocketMessageId): boolean {

@@ -14,12 +14,22 @@
  * silently: every send resolves with a MessageId or rejects with a typed error.
  * A resent message may be stored twice when the broker had stored it but its ack
  * was lost (at-least-once).
+ *
+ * Size: a message whose frame (payload base64-encoded, plus properties and key)
+ * is over `webSocketMaxTextFrameSize` rejects at send() with
+ * MessageTooLargeError and is never sent. Should the broker still refuse a frame
+ * (its limit set lower than the client's), it closes the connection with 1009:
+ * that send rejects with the same error, is not resent, and the broker's limit
+ * applies to later sends. (The broker may also drop such a connection before
+ * its close frame arrives, seen as 1006; the frame is then resent once more,
+ * like any other, until the 1009 comes.)
  */
 import type { Connection } from './connection.js';
 import { decodeOrLog, decodeProducerAck, encodeProducerFrame, withContext } from './codec.js';
 import type { ProducerMessage } from './codec.js';
 import {
   ClosedError,
+  MessageTooLargeError,
   NotSupportedByWebSocketError,
   ProducerQueueFullError,
   ProducerSendError,
@@ -28,8 +38,15 @@ import {
 import type { Logger } from './logger.js';
 import type { WebSocketMessageId } from './message-id.js';
 
+/** The close code of a frame over the receiver's limit (RFC 6455 "message too big"). */
+const MESSAGE_TOO_BIG_CLOSE_CODE = 1009;
+/** `"context":"",` that admit() adds to every frame, without the seq's digits. */
+const CONTEXT_FIELD_BYTES = '"context":"",'.length;
+
 export interface ProducerSettings {
   topic: string;
+  /** Largest text frame the broker accepts (its webSocketMaxTextFrameSize). */
+  maxTextFrameSize: number;
   producerName: string;
   sendTimeoutMs: number;
   maxPendingMessages: number;
@@ -41,6 +58,8 @@ interface PendingSend {
   seq: number;
   context: string;
   frame: string;
+  /** Size of the frame on the wire, in bytes. */
+  bytes: number;
   deadline: number;
   resolve: (id: WebSocketMessageId) => void;
   reject: (error: Error) => void;
@@ -49,6 +68,7 @@ interface PendingSend {
 interface BlockedSend {
   seq: number;
   frame: string;
+  bytes: number;
   deadline: number;
   resolve: (id: WebSocketMessageId) => void;
   reject: (error: Error) => void;
@@ -71,12 +91,16 @@ export class WebSocketProducer {
   private timeoutTimerDeadline = Infinity;
   private closed = false;
   private readonly onClosed: (producer: WebSocketProducer) => void;
+  /** The frame limit in force: the configured one, lowered when the broker refuses a frame below it. */
+  private maxFrameBytes: number;
+  private frameLimitSource = 'webSocketMaxTextFrameSize';
 
   /** @internal created by WebSocketClient.createProducer */
   constructor(settings: ProducerSettings, logger: Logger, onClosed: (producer: WebSocketProducer) => void) {
     this.settings = settings;
     this.logger = logger;
     this.onClosed = onClosed;
+    this.maxFrameBytes = settings.maxTextFrameSize;
   }
 
   /** @internal */
@@ -111,8 +135,33 @@ export class WebSocketProducer {
     this.afterSettle();
   }
 
-  /** @internal nothing to do: pending sends stay queued for the next socket. */
-  handleDisconnect(): void {}
+  /**
+   * @internal pending sends stay queued for the next socket, except the one
+   * the broker refused as too large (close code 1009): resent, it would close
+   * every new connection too. It is rejected with MessageTooLargeError, and
+   * the broker's limit is kept for later sends.
+   */
+  handleDisconnect(closeCode: number, closeReason: string): void {
+    if (closeCode !== MESSAGE_TOO_BIG_CLOSE_CODE) return;
+    const refusedSize = Number(/message size \[(\d+)\]/i.exec(closeReason)?.[1] ?? Number.NaN);
+    // Jetty words it "Resulting message size [N] is too large for configured max of [M]" or "Text message size [N] exceeds maximum size [M]".
+    const brokerLimit = Number(/(?:max of|maximum size) \[(\d+)\]/i.exec(closeReason)?.[1] ?? Number.NaN);
+    let refused: PendingSend | undefined;
+    for (const entry of this.pending.values()) {
+      if (entry.bytes === refusedSize) {
+        refused = entry;
+        break;
+      }
+      if (refused === undefined || entry.bytes > refused.bytes) refused = entry;
+    }
+    if (refused === undefined) return;
+    this.maxFrameBytes = Math.min(this.maxFrameBytes, Number.isFinite(brokerLimit) ? brokerLimit : refused.bytes - 1);
+    this.frameLimitSource = `the broker closed the connection with code 1009${closeReason ? `: ${closeReason}` : ''}`;
+    this.pending.delete(refused.context);
+    refused.reject(new MessageTooLargeError(this.settings.topic, refused.bytes, this.maxFrameBytes, this.frameLimitSource));
+    this.logger.warn(`producer ${this.settings.topic}: the broker refused a ${refused.bytes}-byte frame (limit ${this.maxFrameBytes}); that send failed and is not resent`);
+    this.afterSettle();
+  }
 
   send(message: ProducerMessage): Promise<WebSocketMessageId> {
     if (this.closed) return Promise.reject(new ClosedError(`Producer for ${this.settings.topic}`));
@@ -127,14 +176,19 @@ export class WebSocketProducer {
     } catch (error) {
       return Promise.reject(error);
     }
+    // The size with the context this send will carry ({"context":"<seq>", ahead of the rest).
+    const bytes = Buffer.byteLength(frame) + CONTEXT_FIELD_BYTES + String(this.nextSeq).length;
+    if (bytes > this.maxFrameBytes) {
+      return Promise.reject(new MessageTooLargeError(this.settings.topic, bytes, this.maxFrameBytes, this.frameLimitSource));
+    }
     const seq = this.nextSeq++;
     const deadline = this.settings.sendTimeoutMs > 0 ? Date.now() + this.settings.sendTimeoutMs : Infinity;
     return new Promise<WebSocketMessageId>((resolve, reject) => {
       // Blocked sends keep their place: a later send never overtakes them.
       if (this.pending.size < this.settings.maxPendingMessages && this.blocked.length === 0) {
-        this.admit(seq, frame, deadline, resolve, reject);
+        this.admit(seq, frame, bytes, deadline, resolve, reject);
       } else if (this.settings.blockIfQueueFull) {
-        this.blocked.push({ seq, frame, deadline, resolve, reject });
+        this.blocked.push({ seq, frame, bytes, deadline, resolve, reject });
         this.armTimeout(deadline);
       } else {
         reject(new ProducerQueueFullError(this.settings.topic, this.settings.maxPendingMessages));
@@ -201,13 +255,14 @@ export class WebSocketProducer {
   private admit(
     seq: number,
     frameWithoutContext: string,
+    bytes: number,
     deadline: number,
     resolve: (id: WebSocketMessageId) => void,
     reject: (error: Error) => void,
   ): void {
     const context = String(seq);
     const frame = withContext(frameWithoutContext, context);
-    this.pending.set(context, { seq, context, frame, deadline, resolve, reject });
+    this.pending.set(context, { seq, context, frame, bytes, deadline, resolve, reject });
     this.connection.send(frame); // false while disconnected: handleOpen() writes it later
     this.armTimeout(deadline);
   }
@@ -215,7 +270,7 @@ export class WebSocketProducer {
   private afterSettle(): void {
     while (this.blocked.length > 0 && this.pending.size < this.settings.maxPendingMessages) {
       const next = this.blocked.shift()!;
-      this.admit(next.seq, next.frame, next.deadline, next.resolve, next.reject);
+      this.admit(next.seq, next.frame, next.bytes, next.deadline, next.resolve, next.reject);
     }
     this.checkFlushWaiters();
   }

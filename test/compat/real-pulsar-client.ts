@@ -11,6 +11,8 @@ import { Keyscope } from '../../src/index.js';
 export async function realClientThroughWrappers(keyscope: Keyscope, realClient: Client, realReader: Reader): Promise<void> {
   // The instrumented client keeps the client's own type.
   const client: Client = keyscope.instrumentClient(realClient);
+  // pulsar-client's Client does not expose its service URL: it can be passed for server.address / server.port.
+  const withServer: Client = keyscope.instrumentClient(realClient, { serviceUrl: 'pulsar://localhost:6650' });
 
   const producer: Producer = keyscope.instrumentProducer(await client.createProducer({ topic: 'orders' }), { topic: 'orders' });
   const message: ProducerMessage = { data: Buffer.from('x'), partitionKey: 'k', orderingKey: 'k', properties: { a: 'b' } };
@@ -31,6 +33,7 @@ export async function realClientThroughWrappers(keyscope: Keyscope, realClient: 
   const consumer: Consumer = keyscope.instrumentConsumer(await realClient.subscribe({ topic: 'orders', subscription: 'audit' }), {
     subscription: 'audit',
     subscriptionType,
+    serviceUrl: 'pulsar://localhost:6650',
   });
   const received: Message = await consumer.receive(1000);
   const batch: Message[] = await consumer.batchReceive();
@@ -46,7 +49,7 @@ export async function realClientThroughWrappers(keyscope: Keyscope, realClient: 
   const reader: Reader = await client.createReader({ topic: 'orders', startMessageId: sentId });
   const read: Message = await reader.readNext();
 
-  void [flushed, listening, batch, acked, orderingKey, redeliveries, read, realReader];
+  void [withServer, flushed, listening, batch, acked, orderingKey, redeliveries, read, realReader];
   await consumer.close();
   await producer.close();
 }

@@ -21,10 +21,13 @@
  *              that the Orchestrator dashboard's decisions, executor, lock,
  *              gateway, provider and timer panels have data.
  * The app serves its registry on the port Prometheus scrapes (9464) and sends
- * traces to the collector. Then every panel query of the three dashboards runs
- * against Prometheus with the variables set to this run's topics and must
- * return data, and the alert states are checked: the violation and stall
- * alerts fire for the bad runs and never for the clean one.
+ * traces to the collector, which sends every span to the stack's keyscope
+ * audit as well; the stack's keyscope broker-exporter polls the broker. Then
+ * every panel query of the dashboards runs against Prometheus with the
+ * variables set to this run's topics and must return data, and the alert
+ * states are checked: the violation and stall alerts fire for the bad runs
+ * (the Shared run's two consumers also break exclusivity across consumers,
+ * seen by the auditor) and never for the clean one.
  *
  * Alert `for:` durations are minutes long (they are meant for production), so
  * on the stack's Prometheus an alert counts as active once it is pending or
@@ -60,6 +63,8 @@ const OTLP_TRACES = `http://127.0.0.1:${env.OTELCOL_OTLP_HTTP_PORT ?? '4318'}/v1
 const APP_METRICS_PORT = Number(env.APP_METRICS_PORT ?? '9464');
 const COLLECTOR_HEALTH = `http://127.0.0.1:${env.OTELCOL_HEALTH_PORT ?? '13133'}/`;
 const JAEGER = `http://127.0.0.1:${env.JAEGER_UI_PORT ?? '16686'}`;
+const AUDIT_METRICS = `127.0.0.1:${env.KEYSCOPE_AUDIT_METRICS_PORT ?? '9465'}`;
+const BROKER_EXPORTER_METRICS = `127.0.0.1:${env.KEYSCOPE_BROKER_EXPORTER_PORT ?? '9466'}`;
 // A second Prometheus, started by this test, loads dashboards/alerts.yml
 // with every `for:` shortened to SHORT_FOR, so that the alerts reach
 // *firing* on the run's real data within the test (the shared Prometheus
@@ -191,6 +196,8 @@ async function startShortForPrometheus(): Promise<void> {
       'scrape_configs:',
       `  - { job_name: keyscope-app, static_configs: [{ targets: ["127.0.0.1:${APP_METRICS_PORT}"] }] }`,
       `  - { job_name: pulsar, metrics_path: /metrics/, static_configs: [{ targets: ["${new URL(PULSAR_HTTP).host}"] }] }`,
+      `  - { job_name: keyscope-audit, static_configs: [{ targets: ["${AUDIT_METRICS}"] }] }`,
+      `  - { job_name: keyscope-broker, static_configs: [{ targets: ["${BROKER_EXPORTER_METRICS}"] }] }`,
       '',
     ].join('\n'),
   );
@@ -560,6 +567,8 @@ describe('dashboards and alert rules on real data', () => {
     if (!(await reachable(`${PROMETHEUS}/-/ready`))) missing.push(`Prometheus (${PROMETHEUS})`);
     if (!(await reachable(`${PULSAR_HTTP}/admin/v2/clusters`))) missing.push(`the Pulsar broker (${PULSAR_HTTP})`);
     if (!(await reachable(COLLECTOR_HEALTH))) missing.push(`the OpenTelemetry Collector (${COLLECTOR_HEALTH})`);
+    if (!(await reachable(`http://${AUDIT_METRICS}/metrics`))) missing.push(`keyscope audit (http://${AUDIT_METRICS})`);
+    if (!(await reachable(`http://${BROKER_EXPORTER_METRICS}/metrics`))) missing.push(`keyscope broker-exporter (http://${BROKER_EXPORTER_METRICS})`);
     if (missing.length > 0) throw new Error(`not running: ${missing.join(', ')}. Start the native stack first: npm run stack:up`);
 
     const rules = await prometheus<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules', {});
@@ -626,7 +635,8 @@ describe('dashboards and alert rules on real data', () => {
       hasAlert('PulsarSubscriptionBlockedOnUnacked', topics.stall, 'stall') &&
       hasAlert('PulsarSubscriptionBacklogGrowing', topics.stall) &&
       hasAlert('PulsarSubscriptionStopped', topics.stall, 'abandoned') &&
-      hasAlert('KeyscopeInflightEvictions', topics.overflow, 'overflow');
+      hasAlert('KeyscopeInflightEvictions', topics.overflow, 'overflow') &&
+      hasAlert('KeyscopeCrossConsumerExclusivity', '', 'shared');
     const shouldFire = [
       ['KeyscopeOrderingViolation', topics.shared],
       ['KeyscopeRedeliveryStorm', topics.shared],
@@ -636,6 +646,8 @@ describe('dashboards and alert rules on real data', () => {
       ['PulsarSubscriptionBacklogGrowing', topics.stall],
       ['PulsarSubscriptionStopped', topics.stall],
       ['KeyscopeInflightEvictions', topics.overflow],
+      // The auditor's series carry the subscription only: no topic label.
+      ['KeyscopeCrossConsumerExclusivity', ''],
     ] as const;
     const firingWanted = (): boolean => shouldFire.every(([alertname, topic]) => firedShortFor(alertname, topic));
     while (Date.now() < deadline && !(wanted() && firingWanted())) {
@@ -790,6 +802,10 @@ describe('dashboards and alert rules on real data', () => {
       [...firedWithShortFor].filter((id) => id.split('|')[1] === topics.clean && (id.startsWith('Keyscope') || id.startsWith('PulsarSubscriptionBlockedOnUnacked'))),
       'violation, stall and blocking alerts firing for the clean run with short for:',
     ).toEqual([]);
+    // Across consumers: the auditor saw the Shared run's split brain, and no
+    // exclusivity violation on the clean Key_Shared run.
+    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'shared'), 'KeyscopeCrossConsumerExclusivity for subscription shared').toBe(true);
+    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'clean'), 'KeyscopeCrossConsumerExclusivity for subscription clean').toBe(false);
     const cleanViolations = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
       query: `sum(keyscope_ordering_violations_total{topic="${topics.clean}"})`,
     });

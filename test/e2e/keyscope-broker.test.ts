@@ -65,7 +65,9 @@ describe('keyscope through the real broker', () => {
     expect(send).toBeDefined();
     expect(process!.spanContext().traceId).toBe(send!.spanContext().traceId);
     expect(process!.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
-    expect(process!.attributes['messaging.message.id']).toBe(id.toString());
+    // The Java client's form of the id the broker returned, on both spans.
+    expect(process!.attributes['messaging.message.id']).toBe(`${id.ledgerId}:${id.entryId}:-1`);
+    expect(send!.attributes['messaging.message.id']).toBe(process!.attributes['messaging.message.id']);
     expect(process!.attributes['messaging.pulsar.message.key']).toBe('subscriber-7');
     expect(process!.attributes['messaging.destination.subscription.name']).toBe('trace');
     await producer.close();

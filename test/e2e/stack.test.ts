@@ -19,6 +19,7 @@ import { WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type We
 import { endpoints, missingServices } from '../../demo/src/endpoints.js';
 import { findMessageHop, getTrace, pollUntil, promQuery, searchTraces, tag, type MessageHop } from '../../demo/src/queries.js';
 import { startTelemetry, type Telemetry } from '../../demo/src/telemetry.js';
+import { getOtlpTrace } from './helpers/otlp-trace.js';
 
 const target = endpoints();
 const RUN_ID = randomBytes(4).toString('hex');
@@ -113,9 +114,13 @@ describe('the observability stack', () => {
     expect(process.operationName).toBe(`process ${TOPIC}`);
     expect(tag(send, 'span.kind')).toBe('producer');
     expect(tag(process, 'span.kind')).toBe('consumer');
-    // The parent link: the consumer span is a child of the producer span, in the same trace.
+    // The consumer span is a child of the producer span, in the same trace, and links to it (Jaeger's
+    // /api/traces view folds the two into one reference; its OTLP view shows both).
     expect(process.traceID).toBe(send.traceID);
-    expect(process.references).toContainEqual({ refType: 'CHILD_OF', traceID: send.traceID, spanID: send.spanID });
+    expect(process.references.map((reference) => reference.spanID)).toContain(send.spanID);
+    const otlpProcess = (await getOtlpTrace(target.jaegerUrl, send.traceID)).find((span) => span.spanId === process.spanID);
+    expect(otlpProcess?.parentSpanId).toBe(send.spanID);
+    expect(otlpProcess?.links).toContainEqual({ traceId: send.traceID, spanId: send.spanID });
     expect(process.startTime).toBeGreaterThanOrEqual(send.startTime);
     expect(trace.processes[send.processID]?.serviceName).toBe(SERVICE_NAME);
 

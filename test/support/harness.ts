@@ -1,7 +1,7 @@
 /** Builds a Keyscope over the in-memory stand-in with a private registry, tracing and a manual clock. */
 import { Registry, type RegistryContentType } from 'prom-client';
 import { Keyscope, PRODUCER_PROPERTY, SEQ_PROPERTY, type KeyscopeOptions } from '../../src/index.js';
-import { FakeBroker, FakeClient } from './fake-pulsar.js';
+import { FakeBroker, FakeClient } from '../../testing/fake-pulsar.js';
 import { testTracing, type TestTracing } from './otel.js';
 
 export class ManualClock {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeMessage, FakeReader } from '../support/fake-pulsar.js';
+import type { FakeMessage, FakeReader } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeConsumer, FakeMessage } from '../support/fake-pulsar.js';
+import type { FakeConsumer, FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, orderingViolations, publishStamped, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

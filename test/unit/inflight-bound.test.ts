@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError } from '../../src/index.js';
-import type { FakeMessage } from '../support/fake-pulsar.js';
+import type { FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

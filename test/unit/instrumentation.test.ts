@@ -9,7 +9,7 @@ import { Registry, type RegistryContentType } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { KeyscopeConfigError, PulsarInstrumentation, SEQ_PROPERTY } from '../../src/index.js';
-import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
+import { FakeBroker, FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 import { settle } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 

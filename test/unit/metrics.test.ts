@@ -1,7 +1,7 @@
 import { Registry, type RegistryContentType } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, histogramCount, metricValue, settle, type Harness } from '../support/harness.js';
 import { testTracing } from '../support/otel.js';
 
@@ -32,6 +32,7 @@ const CONTRACT: Record<string, [string, string[]]> = {
 /** Metrics added beside the contract's names (documented as additions in the README). */
 const ADDITIONS: Record<string, [string, string[]]> = {
   keyscope_inflight_evictions_total: ['counter', ['topic', 'subscription']],
+  keyscope_unstamped_messages_total: ['counter', ['topic', 'subscription']],
 };
 
 let h: Harness | undefined;

@@ -1,7 +1,7 @@
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY } from '../../src/index.js';
-import type { FakeConsumer, FakeMessage } from '../support/fake-pulsar.js';
+import type { FakeConsumer, FakeMessage } from '../../testing/fake-pulsar.js';
 import { harness, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -35,7 +35,8 @@ describe('trace propagation producer -> consumer', () => {
     expect(processSpan?.kind).toBe(SpanKind.CONSUMER);
     expect(processSpan?.spanContext().traceId).toBe(send?.spanContext().traceId);
     expect(processSpan?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
-    expect(processSpan?.links).toHaveLength(0);
+    // Parent and link, as the conventions and the Java agent's opt-in mode have it.
+    expect(processSpan?.links.map((link) => link.context.spanId)).toEqual([send?.spanContext().spanId]);
   });
 
   it('starts a new trace linked to the producer span with consumerSpanRelation "link"', async () => {
@@ -170,6 +171,9 @@ describe('span attributes', () => {
     });
     const producer = await h.client.createProducer({ topic: 'persistent://public/default/orders-partition-3' });
     const messageId = await producer.send({ data: Buffer.from('x'), orderingKey: 'user-7', partitionKey: 'ignored' });
+    // pulsar-client prints `(ledger,entry,partition,batchIndex)`; spans carry the Java client's `ledger:entry:partition`.
+    const agentFormat = messageId.toString().replace(/^\((\d+),(\d+),(-?\d+),-1\)$/, '$1:$2:$3');
+    expect(agentFormat).toMatch(/^\d+:\d+:-1$/);
     await settle();
     const [send] = h.tracing.byName('send persistent://public/default/orders');
     const [processSpan] = h.tracing.byName('process persistent://public/default/orders');
@@ -179,7 +183,7 @@ describe('span attributes', () => {
       'messaging.operation.type': 'send',
       'messaging.destination.name': 'persistent://public/default/orders',
       'messaging.destination.partition.id': '3',
-      'messaging.message.id': messageId.toString(),
+      'messaging.message.id': agentFormat,
       'messaging.pulsar.message.key': 'user-7',
       'keyscope.seq': 1,
     });
@@ -191,7 +195,7 @@ describe('span attributes', () => {
       'messaging.destination.name': 'persistent://public/default/orders',
       'messaging.destination.partition.id': '3',
       'messaging.destination.subscription.name': 'billing',
-      'messaging.message.id': messageId.toString(),
+      'messaging.message.id': agentFormat,
       'messaging.pulsar.message.key': 'user-7',
       'messaging.pulsar.redelivery_count': 0,
       'messaging.pulsar.subscription.type': 'KeyShared',

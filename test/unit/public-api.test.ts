@@ -10,7 +10,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Keyscope, KeyscopeConfigError, PulsarInstrumentation, VERSION } from '../../src/index.js';
-import { FakeClient, type FakeConsumer, type FakeMessage } from '../support/fake-pulsar.js';
+import { FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/fake-pulsar.js';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

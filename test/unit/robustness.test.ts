@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Keyscope, KeyscopeConfigError, PRODUCER_PROPERTY, SEQ_PROPERTY, type ConsumerLike } from '../../src/index.js';
-import { FakeMessage, type FakeConsumer, type FakeConsumerConfig, type StoredMessage } from '../support/fake-pulsar.js';
+import { FakeMessage, type FakeConsumer, type FakeConsumerConfig, type StoredMessage } from '../../testing/fake-pulsar.js';
 import { harness, metricValue, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -305,7 +305,7 @@ describe('options and lifecycle', () => {
 
   it('keeps instanceof and unknown members of the wrapped objects', async () => {
     h = harness();
-    const { FakeProducer, FakeConsumer } = await import('../support/fake-pulsar.js');
+    const { FakeProducer, FakeConsumer } = await import('../../testing/fake-pulsar.js');
     const producer = await h.client.createProducer({ topic: 't' });
     const consumer = await h.client.subscribe({ topic: 't', subscription: 's' });
     expect(producer).toBeInstanceOf(FakeProducer);

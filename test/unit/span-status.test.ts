@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeConsumer, FakeMessage, FakeProducer, FakeReader } from '../support/fake-pulsar.js';
+import type { FakeConsumer, FakeMessage, FakeProducer, FakeReader } from '../../testing/fake-pulsar.js';
 import { harness, settle, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED } from '../../../src/tracking/key-table.js';
 import { Tracker } from '../../../src/tracking/tracker.js';
-import { exposeGc } from '../../support/gc.js';
+import { exposeGc } from '../../../testing/gc.js';
 
 describe('KeyTable', () => {
   it('evicts the least recently active key first and counts evictions', () => {

@@ -131,6 +131,33 @@ describe('WebSocketConsumer', () => {
     expect(redelivered.getRedeliveryCount()).toBe(1);
   });
 
+  it('tells onConnectionLost listeners each time the connection drops, not on close, and stops when asked', async () => {
+    const broker = await startBroker();
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
+    const consumer = await client.subscribe({ topic: 't', subscription: 's' });
+    const reasons: string[] = [];
+    const stop = consumer.onConnectionLost((reason) => reasons.push(reason.name));
+    consumer.onConnectionLost(() => {
+      throw new Error('a listener that throws does not stop the others');
+    });
+    await broker.stop();
+    await waitUntil(() => reasons.length === 1, 2000, 'the first drop');
+    await broker.restart();
+    await waitUntil(() => consumer.isConnected(), 5000, 'reconnect');
+    await broker.stop();
+    await waitUntil(() => reasons.length === 2, 2000, 'the second drop');
+    expect(reasons).toEqual(['ConnectionError', 'ConnectionError']);
+    stop();
+    await broker.restart();
+    await waitUntil(() => consumer.isConnected(), 5000, 'reconnect');
+    await broker.stop();
+    await waitUntil(() => !consumer.isConnected(), 2000, 'the third drop');
+    await broker.restart();
+    await waitUntil(() => consumer.isConnected(), 5000, 'reconnect');
+    await consumer.close();
+    expect(reasons).toHaveLength(2);
+  });
+
   it('buffers at most 10 000 acks while disconnected and says so when the rest are left to redelivery', async () => {
     const broker = await startBroker();
     const warnings: string[] = [];

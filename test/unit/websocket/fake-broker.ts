@@ -17,6 +17,8 @@ export interface FakeSession {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   received: Record<string, unknown>[];
+  /** Frames refused as too large (maxTextFrameSize). */
+  refused?: number;
 }
 
 export interface FakeBrokerOptions {
@@ -26,6 +28,8 @@ export interface FakeBrokerOptions {
   autoAck?: boolean;
   /** Runs as soon as a session is accepted (e.g. to push frames right after the upgrade). */
   onAccept?: (session: FakeSession, broker: FakeBroker) => void;
+  /** Like the broker's webSocketMaxTextFrameSize: a larger frame closes the session with 1009 and the broker's reason. */
+  maxTextFrameSize?: number;
 }
 
 export class FakeBroker {
@@ -125,6 +129,13 @@ export class FakeBroker {
     this.sessions.push(session);
     this.options.onAccept?.(session, this);
     ws.on('message', (data) => {
+      const size = Buffer.byteLength(String(data));
+      const max = this.options.maxTextFrameSize;
+      if (max !== undefined && size > max) {
+        session.refused = (session.refused ?? 0) + 1;
+        ws.close(1009, `Resulting message size [${size}] is too large for configured max of [${max}]`);
+        return;
+      }
       const frame = JSON.parse(String(data)) as Record<string, unknown>;
       session.received.push(frame);
       if (session.path.includes('/ws/v2/producer/') && this.options.autoAck !== false) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ClosedError,
+  MessageTooLargeError,
   NotSupportedByWebSocketError,
   ProducerQueueFullError,
   ProducerSendError,
@@ -113,6 +114,61 @@ describe('WebSocketProducer', () => {
     expect(producer.isConnected()).toBe(true);
   });
 
+  it('rejects a message over webSocketMaxTextFrameSize at send(), naming the limit, and sends nothing', async () => {
+    const broker = await startBroker();
+    const client = connect(broker, { webSocketMaxTextFrameSize: 1000 });
+    const producer = await client.createProducer({ topic: 't' });
+    // {"context":"0","payload":"<base64>"}: 26 bytes around the payload's base64 text.
+    const fits = Buffer.alloc(((1000 - 26) / 4) * 3 - 1);
+    const frameOf = (payload: Buffer) => 26 + Math.ceil(payload.length / 3) * 4;
+    expect(frameOf(fits)).toBeLessThanOrEqual(1000);
+    await producer.send({ data: fits });
+    const tooLarge = Buffer.alloc(fits.length + 3);
+    const error = await producer.send({ data: tooLarge }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect((error as MessageTooLargeError).limit).toBe(1000);
+    expect((error as MessageTooLargeError).retriable).toBe(false);
+    expect((error as Error).message).toMatch(/over the limit of 1000 bytes \(webSocketMaxTextFrameSize\)/);
+    await producer.send({ data: Buffer.from('after') });
+    expect(broker.latest('producer').received).toHaveLength(2);
+  });
+
+  it('a frame the broker refuses with 1009 fails its send and is never resent; the sends behind it go through', async () => {
+    const broker = await startBroker({ maxTextFrameSize: 500 });
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 100 });
+    const producer = await client.createProducer({ topic: 't', sendTimeoutMs: 10_000 });
+    const big = producer.send({ data: Buffer.alloc(600) }).catch((e: unknown) => e);
+    const behind = producer.send({ data: Buffer.from('small') });
+    const error = await big;
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect((error as Error).message).toMatch(/code 1009: Resulting message size \[\d+\] is too large for configured max of \[500\]/);
+    expect((await behind).entryId).toBeGreaterThanOrEqual(0n);
+    // The broker's limit now applies at send(): no frame is written, no connection lost.
+    await expect(producer.send({ data: Buffer.alloc(600) })).rejects.toThrow(MessageTooLargeError);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(broker.sessions.reduce((sum, s) => sum + (s.refused ?? 0), 0)).toBe(1);
+    expect(broker.sessions).toHaveLength(2);
+  });
+
+  it('backoff keeps growing when every connection closes right after opening', async () => {
+    const broker = await startBroker({
+      onAccept: (session) => {
+        if (broker.sessions.length > 1) setTimeout(() => session.socket.close(1011, 'going away'), 1);
+      },
+    });
+    const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 1000 });
+    await client.createProducer({ topic: 't' });
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the first session stays up
+    broker.latest('producer').socket.close(1011, 'going away');
+    const start = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const reconnects = broker.sessions.length - 1;
+    // 20, 40, 80 ... 1000 ms with jitter: at most 9 attempts fit in 1.5 s; a backoff reset on every open makes about 75.
+    expect(reconnects).toBeGreaterThanOrEqual(3);
+    expect(reconnects).toBeLessThanOrEqual(9);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1500);
+  });
+
   it('rejects sends pending at the send timeout while the broker stays down', async () => {
     const broker = await startBroker({ autoAck: false });
     const client = connect(broker, { initialBackoffMs: 20, maxBackoffMs: 50 });
@@ -151,5 +207,16 @@ describe('WebSocketProducer', () => {
     await expect(client.createProducer({ topic: 't', messageRoutingMode: 'CustomPartition' })).rejects.toThrow(NotSupportedByWebSocketError);
     const producer = await client.createProducer({ topic: 't', properties: {} });
     await expect(producer.send({ data: Buffer.from('x'), sequenceId: 5 })).rejects.toThrow(NotSupportedByWebSocketError);
+    await expect(client.createProducer({ topic: 't', batchingType: 'KeyBasedBatching', batchingEnabled: true })).rejects.toThrow(
+      NotSupportedByWebSocketError,
+    );
+  });
+
+  it('accepts batchingType KeyBasedBatching with batching off, so a Key_Shared config written for pulsar-client works', async () => {
+    const broker = await startBroker();
+    const client = connect(broker);
+    const producer = await client.createProducer({ topic: 't', batchingType: 'KeyBasedBatching' });
+    expect(broker.latest('producer').query.get('batchingEnabled')).toBe('false');
+    await producer.send({ data: Buffer.from('x'), partitionKey: 'k' });
   });
 });

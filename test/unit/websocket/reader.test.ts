@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketMessageId } from '../../../src/websocket/index.js';
+import { ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketMessageId } from '../../../src/websocket/index.js';
 import { messageIdBase64, waitUntil } from './fake-broker.js';
 import { closeOpenedAfterEach, connect, startBroker } from './session-setup.js';
 
@@ -50,6 +50,22 @@ describe('WebSocketReader', () => {
     await waitUntil(() => broker.sessions.length === 2, 5000, 'reconnect');
     expect(broker.latest('reader').query.get('messageId')).toBe(takenId);
     await expect(reader.readNext(30)).rejects.toThrow(ReceiveTimeoutError); // the buffer was dropped
+  });
+
+  it('fails at once, as a 404, when the broker answers a missing namespace with 500 (as the reader endpoint does)', async () => {
+    // The body the broker sends: an HTML page whose title nests the Pulsar error.
+    const body =
+      '<html><head><title>Error 500 Failed to create reader: {&quot;errorMsg&quot;:&quot;Namespace not found&quot;,&quot;reqId&quot;:1}</title></head></html>';
+    const broker = await startBroker({ refuse: () => ({ status: 500, body }) });
+    const client = connect(broker, { operationTimeoutSeconds: 5, initialBackoffMs: 20, maxBackoffMs: 50 });
+    const started = Date.now();
+    const error = await client.createReader({ topic: 'persistent://missing/ns/t', startMessageId: WebSocketMessageId.earliest() }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).status).toBe(404);
+    expect((error as ConnectionError).retriable).toBe(false);
+    expect((error as Error).message).toMatch(/HTTP 500, taken as 404: topic, namespace .* not found.*Namespace not found/);
+    expect(broker.sessions).toHaveLength(0);
   });
 
   it('calls a listener and rejects what it cannot do', async () => {

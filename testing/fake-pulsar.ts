@@ -8,6 +8,9 @@
  * them by subscription type (Exclusive/Failover: the first, Shared: round
  * robin, KeyShared: by a hash of the key). Everything is synchronous or
  * microtask-based, so tests run fast and deterministically.
+ *
+ * Shared by the unit tests and the in-process benchmark (`npm run bench`),
+ * which measure the wrappers against the same transport.
  */
 
 type Properties = { [key: string]: string };
@@ -44,8 +47,9 @@ export class FakeMessageId {
     return Buffer.from(this.toString());
   }
 
+  /** pulsar-client's form: `(ledger,entry,partition,batchIndex)`, batchIndex -1 outside a batch. */
   toString(): string {
-    return `${this.ledgerId}:${this.entryId}:${this.partition}`;
+    return `(${this.ledgerId},${this.entryId},${this.partition},-1)`;
   }
 }
 
