@@ -44,7 +44,13 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
       }),
     )
     .withVariable(
-      labelVariable({ name: 'subscription', label: 'Subscription', series: k.messagesReceived, labelName: 'subscription', selector: 'topic=~"$topic"' }),
+      labelVariable({
+        name: 'subscription',
+        label: 'Subscription',
+        series: k.messagesReceived,
+        labelName: 'subscription',
+        selector: 'topic=~"$topic"',
+      }),
     )
 
     .withRow(row('Decisions'))
@@ -52,7 +58,9 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
       stat({
         title: 'Events handled in range',
         description: 'Subscriber and timer events applied to a subscriber state, per mode, over the selected time range.',
-        queries: [{ expr: `sum by (mode) (increase(${o.events}{${modeSelector}, result="applied"}[$__range]))`, legend: '{{mode}}', instant: true }],
+        queries: [
+          { expr: `sum by (mode) (increase(${o.events}{${modeSelector}, result="applied"}[$__range]))`, legend: '{{mode}}', instant: true },
+        ],
         width: 8,
       }),
     )
@@ -94,7 +102,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Events by result',
-        description: 'Events per second by type and result: applied, duplicate_event (a redelivery already applied), timer_not_pending (a timer that already fired or was cancelled).',
+        description:
+          'Events per second by type and result: applied, duplicate_event (a redelivery already applied), timer_not_pending (a timer that already fired or was cancelled).',
         unit: 'ops',
         queries: [{ expr: rateBy(o.events, 'mode, result'), legend: '{{mode}} {{result}}' }],
       }),
@@ -102,7 +111,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Dead letters by reason',
-        description: 'bad_json, not_an_object, unsupported_version, unknown_type, missing_subscriber, bad_field (malformed events, dead-lettered at once), handler_failed (after every retry), delivery_failed (gateway).',
+        description:
+          'bad_json, not_an_object, unsupported_version, unknown_type, missing_subscriber, bad_field (malformed events, dead-lettered at once), handler_failed (after every retry), delivery_failed (gateway).',
         unit: 'ops',
         queries: [{ expr: rateBy(o.deadLetters, 'mode, role, reason'), legend: '{{mode}} {{role}} {{reason}}' }],
       }),
@@ -122,7 +132,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Executor retries and stalls',
-        description: 'Attempts that failed and were retried in place (blocking only their key), and messages that ran past the executor deadline (stalled).',
+        description:
+          'Attempts that failed and were retried in place (blocking only their key), and messages that ran past the executor deadline (stalled).',
         unit: 'ops',
         queries: [
           { expr: rateBy(o.executorRetries, 'mode, role'), legend: '{{mode}} {{role}} retries' },
@@ -143,7 +154,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Lock wait p50 / p95 / p99',
-        description: 'Time to acquire a subscriber lock (SET NX PX with backoff): the network round trips and the contention a per-key lock adds.',
+        description:
+          'Time to acquire a subscriber lock (SET NX PX with backoff): the network round trips and the contention a per-key lock adds.',
         unit: 's',
         queries: quantileQueries(`${o.lockWait}_bucket`, modeSelector, ['mode'], ' {{mode}}'),
       }),
@@ -176,7 +188,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Provider requests by outcome',
-        description: 'accepted (a new decision), retry (a decision id seen before: at-least-once redelivery, not a double send), rate_limited (429), error (503), stale_fence (409).',
+        description:
+          'accepted (a new decision), retry (a decision id seen before: at-least-once redelivery, not a double send), rate_limited (429), error (503), stale_fence (409).',
         unit: 'reqps',
         stacked: true,
         queries: [{ expr: rateBy(o.providerRequests, 'mode, outcome'), legend: '{{mode}} {{outcome}}' }],
@@ -204,7 +217,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Lateness of timed sends p50 / p95 / p99',
-        description: 'Reminders, follow-ups and review requests: accepted by the provider minus the time they were due (wall clock). A reminder minutes late is worthless.',
+        description:
+          'Reminders, follow-ups and review requests: accepted by the provider minus the time they were due (wall clock). A reminder minutes late is worthless.',
         unit: 's',
         queries: quantileQueries(`${o.sendLateness}_bucket`, modeSelector, ['mode'], ' {{mode}}'),
       }),
@@ -223,7 +237,8 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Timer relay lag p99',
-        description: 'When the relay re-published a timer minus when it was due (includes the grace that keeps timers behind events published on time).',
+        description:
+          'When the relay re-published a timer minus when it was due (includes the grace that keeps timers behind events published on time).',
         unit: 's',
         queries: quantileQueries(`${o.timerRelayLag}_bucket`, modeSelector, ['mode'], ' {{mode}}').slice(0, 1),
       }),
@@ -236,13 +251,19 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
         description:
           'keyscope inside each orchestrator consumer: reorder (a key out of order), concurrent (two windows of one key overlapping in one process), redelivery_reorder (expected after a redelivery). Split brain across processes needs the cross-consumer auditor.',
         unit: 'ops',
-        queries: [{ expr: `sum by (topic, kind) (rate(${k.orderingViolations}{${consumerSelector}}[$__rate_interval]))`, legend: '{{topic}} {{kind}}' }],
+        queries: [
+          {
+            expr: `sum by (topic, kind) (rate(${k.orderingViolations}{${consumerSelector}}[$__rate_interval]))`,
+            legend: '{{topic}} {{kind}}',
+          },
+        ],
       }),
     )
     .withPanel(
       timeSeries({
         title: 'Stalled and head-of-line blocked',
-        description: 'Messages in flight longer than the stall threshold (the executor deadline), and messages of the same keys waiting behind them.',
+        description:
+          'Messages in flight longer than the stall threshold (the executor deadline), and messages of the same keys waiting behind them.',
         queries: [
           { expr: `sum by (topic) (${k.stalledMessages}{${consumerSelector}})`, legend: '{{topic}} stalled' },
           { expr: `sum by (topic) (${k.headOfLineBlocked}{${consumerSelector}})`, legend: '{{topic}} blocked' },
@@ -252,11 +273,18 @@ export function buildOrchestratorDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Received and redelivered',
-        description: 'Messages received by the orchestrator consumers, and redeliveries (after a consumer was killed, a nack, a reconnect).',
+        description:
+          'Messages received by the orchestrator consumers, and redeliveries (after a consumer was killed, a nack, a reconnect).',
         unit: 'ops',
         queries: [
-          { expr: `sum by (topic, subscription) (rate(${k.messagesReceived}{${consumerSelector}}[$__rate_interval]))`, legend: '{{topic}} received' },
-          { expr: `sum by (topic, subscription) (rate(${k.redeliveries}{${consumerSelector}}[$__rate_interval]))`, legend: '{{topic}} redelivered' },
+          {
+            expr: `sum by (topic, subscription) (rate(${k.messagesReceived}{${consumerSelector}}[$__rate_interval]))`,
+            legend: '{{topic}} received',
+          },
+          {
+            expr: `sum by (topic, subscription) (rate(${k.redeliveries}{${consumerSelector}}[$__rate_interval]))`,
+            legend: '{{topic}} redelivered',
+          },
         ],
       }),
     )

@@ -38,7 +38,11 @@ runMain(
     const lock = traits.lock ? new SubscriberLock(redis, run.redisPrefix, run.lock) : undefined;
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });
     const producer = (topic: string) => pulsar.client.createProducer({ topic, ...PRODUCER_DEFAULTS });
-    const [outbound, timers, deadLetter] = await Promise.all([producer(run.topics.outbound), producer(run.topics.timers), producer(run.topics.deadLetter)]);
+    const [outbound, timers, deadLetter] = await Promise.all([
+      producer(run.topics.outbound),
+      producer(run.topics.timers),
+      producer(run.topics.deadLetter),
+    ]);
     const consumer = await pulsar.client.subscribe({
       topic: run.topics.events,
       subscription: run.subscriptions.orchestrator,
@@ -67,7 +71,9 @@ runMain(
     });
     orchestrator.start();
     const stopStats = reportStats(() => orchestrator.stats());
-    context.log(`consuming ${run.topics.events} (${traits.subscriptionType}, subscription ${run.subscriptions.orchestrator}); metrics on ${telemetry.metricsUrl}`);
+    context.log(
+      `consuming ${run.topics.events} (${traits.subscriptionType}, subscription ${run.subscriptions.orchestrator}); metrics on ${telemetry.metricsUrl}`,
+    );
     reportReady(telemetry.metricsUrl);
     onShutdown(context, async () => {
       await orchestrator.stop();

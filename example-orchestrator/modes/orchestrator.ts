@@ -55,7 +55,10 @@ export interface OrchestratorDeps {
   random?: () => number;
 }
 
-type Item = { message: MessageLike } & ({ ok: true; input: Input } | { ok: false; reason: MalformedReason; detail: string; subscriberId: string });
+type Item = { message: MessageLike } & (
+  | { ok: true; input: Input }
+  | { ok: false; reason: MalformedReason; detail: string; subscriberId: string }
+);
 
 /** The predecessor of this event is not applied yet (sequence-enforcing modes): hand it back for a redelivery. */
 export class OutOfSequenceError extends Error {
@@ -335,7 +338,13 @@ export class Orchestrator {
     const subscriberId = item.ok ? item.input.event.subscriberId : item.subscriberId;
     const seq = item.ok && item.input.kind === 'event' ? item.input.event.seq : undefined;
     this.deps.log(`dead-lettering a message of ${subscriberId} after ${info.attempts} attempts: ${describe(error)}`);
-    await this.deadLetter(item.message, { subscriberId, reason: 'handler_failed', detail: describe(error), attempts: info.attempts, ...(seq !== undefined ? { seq } : {}) });
+    await this.deadLetter(item.message, {
+      subscriberId,
+      reason: 'handler_failed',
+      detail: describe(error),
+      attempts: info.attempts,
+      ...(seq !== undefined ? { seq } : {}),
+    });
     await this.settle(item, info);
   }
 
@@ -378,7 +387,13 @@ function toItem(message: MessageLike): Item {
   const event = parsed.event;
   const key = message.getPartitionKey();
   if (key !== '' && key !== event.subscriberId) {
-    return { message, ok: false, reason: 'bad_field', detail: `message key "${key}" is not the subscriberId "${event.subscriberId}"`, subscriberId: event.subscriberId };
+    return {
+      message,
+      ok: false,
+      reason: 'bad_field',
+      detail: `message key "${key}" is not the subscriberId "${event.subscriberId}"`,
+      subscriberId: event.subscriberId,
+    };
   }
   return { message, ok: true, input: event.type === 'timer_fired' ? { kind: 'timer', event } : { kind: 'event', event } };
 }

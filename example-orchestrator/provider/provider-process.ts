@@ -63,7 +63,10 @@ runMain(
         if (answer.status === 202) {
           log.write(answer.record);
           if (answer.record.dueTime !== undefined) {
-            metrics.sendLateness.observe({ ...mode, channel: answer.record.channel }, Math.max(0, answer.record.acceptedAt - wallTimeOf(run.clock, answer.record.dueTime)) / 1000);
+            metrics.sendLateness.observe(
+              { ...mode, channel: answer.record.channel },
+              Math.max(0, answer.record.acceptedAt - wallTimeOf(run.clock, answer.record.dueTime)) / 1000,
+            );
           }
         }
         const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -196,7 +196,8 @@ async function main(): Promise<void> {
       runDir: dirname(path),
       providerApiPort: options.providerPort ?? 9460,
     });
-    if (basename(path) !== RUN_FILES.run) throw new Error(`--write-run-info must name a file called ${RUN_FILES.run} (the run's folder holds its other files), got ${path}`);
+    if (basename(path) !== RUN_FILES.run)
+      throw new Error(`--write-run-info must name a file called ${RUN_FILES.run} (the run's folder holds its other files), got ${path}`);
     await prepareRun(run);
     console.log(`wrote ${path}: run ${run.runId}, ${run.mode}, events on ${run.topics.events}`);
     return;
@@ -244,7 +245,8 @@ async function main(): Promise<void> {
       `${result.throughput.toFixed(0)} events/s; ${result.meanEventMs.toFixed(1)} ms per event in the orchestrator`,
   );
   console.log(formatReport(report));
-  if (options.json) console.log(JSON.stringify({ mode: run.mode, throughput: result.throughput, meanEventMs: result.meanEventMs, report }, null, 2));
+  if (options.json)
+    console.log(JSON.stringify({ mode: run.mode, throughput: result.throughput, meanEventMs: result.meanEventMs, report }, null, 2));
   console.log(`\nrun files: ${run.runDir}`);
 }
 

@@ -52,7 +52,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let keyscope: Keyscope | undefined;
   try {
     // The traffic's producer is instrumented too: its send spans start the traces.
-    telemetry = await startTelemetry({ serviceName: 'orchestrator-traffic', instanceId: `${run.runId}/traffic`, otlpEndpoint: run.otlpEndpoint, metricsHost: '127.0.0.1', metricsPort: 0 });
+    telemetry = await startTelemetry({
+      serviceName: 'orchestrator-traffic',
+      instanceId: `${run.runId}/traffic`,
+      otlpEndpoint: run.otlpEndpoint,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+    });
     keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
     client = new WebSocketClient({ serviceUrl: run.pulsarUrl });
     const publisher = await openEventPublisher(keyscope.instrumentClient(client), run);

@@ -49,7 +49,9 @@ export class LockTimeoutError extends Error {
     readonly subscriberId: string,
     readonly waitedMs: number,
   ) {
-    super(`lock of subscriber ${subscriberId} still taken after ${Math.round(waitedMs)} ms; the message is retried (raise lock.maxWaitMs if holders are just slow)`);
+    super(
+      `lock of subscriber ${subscriberId} still taken after ${Math.round(waitedMs)} ms; the message is retried (raise lock.maxWaitMs if holders are just slow)`,
+    );
   }
 }
 
