@@ -26,7 +26,7 @@ export interface MeasureInput {
   faults: FaultRecord[];
 }
 
-export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes' | 'startupMs'> {
+export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes' | 'startupMs' | 'auditor'> {
   const { files, sampler } = input;
   const origin = input.loadStartedAt;
   const published = new SecondBuckets();

@@ -75,6 +75,8 @@ export interface ModeResult {
   /** keyscope detections by kind (sum over the mode's processes, killed ones included). */
   keyscope: Record<KeyscopeKind, number>;
   detection: DetectionScore[];
+  /** What the stack's cross-consumer auditor (keyscope audit) counted during this mode's leg; null without an auditor. */
+  auditor: { exclusivity: number; reorder: number } | null;
   /** Messages keyscope counted as stalled (in flight past the stall threshold). */
   stalls: number;
   /** Keys keyscope reported among the oldest stalled ones, with the oldest age seen. */

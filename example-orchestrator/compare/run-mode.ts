@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ClientLike } from 'pulsar-keyscope';
 import { WebSocketClient } from 'pulsar-keyscope/websocket';
@@ -22,6 +23,7 @@ import { startMode } from '../modes/start-mode.js';
 import { loadRun } from '../oracle/load.js';
 import { runOracle } from '../oracle/oracle.js';
 import { VIOLATION_KINDS } from '../oracle/report.js';
+import { auditDelta, auditorMetricsUrl, readAuditCounts } from './auditor.js';
 import { DETECTIONS_FILE_ENV } from './detections.js';
 import { measureMode } from './measure.js';
 import type { ModeResult } from './report.js';
@@ -30,6 +32,7 @@ import { ProcessSampler } from './sampler.js';
 import { findTrace } from './traces.js';
 
 const execFileAsync = promisify(execFile);
+const AUDIT_SETTLE_MS = 5_000;
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
 export interface ModeRunOptions {
@@ -75,6 +78,8 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     env: childEnv,
   });
   const startupMs = Math.round(performance.now() - startingAt);
+  const auditUrl = auditorMetricsUrl();
+  const auditBefore = await readAuditCounts(auditUrl, handle.run.subscriptions.orchestrator);
   const sampler = new ProcessSampler(() => handle.processes());
   const raw = new WebSocketClient({ serviceUrl: options.pulsarUrl });
   const client = options.instrument(raw);
@@ -140,6 +145,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     await handle.stop();
   }
   await handle.collect();
+  // The last spans reach the auditor through the collector's batches within a few seconds.
+  await sleep(AUDIT_SETTLE_MS);
+  const auditor = auditDelta(auditBefore, await readAuditCounts(auditUrl, handle.run.subscriptions.orchestrator));
   for (const record of faults) if (record.error !== undefined) options.log(`${mode}: fault ${record.kind} failed: ${record.error}`);
 
   // Every example kept: the subscribers behind each kind score keyscope's detections key by key.
@@ -169,7 +177,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     (kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [],
   )[0]?.subscriberId;
   const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, runId);
-  return { ...result, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
+  return { ...result, auditor, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
 
 function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {
