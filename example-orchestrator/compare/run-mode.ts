@@ -180,8 +180,28 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   return { ...result, auditor, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
 
+/** Attempts to start a process, as a supervisor would: one started while the broker is down exits. */
+const START_ATTEMPTS = 5;
+const START_RETRY_MS = 3_000;
+
 function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {
   const pidOf = (index: number) => handle.consumers().find((info) => info.index === index)?.pid;
+  const startUntilUp = async (index: number, first: () => Promise<unknown>): Promise<string> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await (attempt === 1 ? first() : handle.restart(index));
+        return attempt === 1
+          ? `pid ${pidOf(index)}`
+          : `pid ${pidOf(index)}, attempt ${attempt} (the earlier ones exited: ${options.mode} broker or Redis down?)`;
+      } catch (error) {
+        if (attempt >= START_ATTEMPTS) throw error;
+        options.log(
+          `${options.mode}: orchestrator-${index} did not start (${error instanceof Error ? error.message.split(':')[0] : String(error)}); again in ${START_RETRY_MS / 1000} s`,
+        );
+        await sleep(START_RETRY_MS);
+      }
+    }
+  };
   return {
     async killOrchestrator(index) {
       const pid = pidOf(index);
@@ -189,12 +209,11 @@ function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {
       return `orchestrator-${index} (pid ${pid}) killed with SIGKILL`;
     },
     async restartOrchestrator(index) {
-      await handle.restart(index);
-      return `orchestrator-${index} restarted (pid ${pidOf(index)})`;
+      return `orchestrator-${index} restarted, ${await startUntilUp(index, () => handle.restart(index))}`;
     },
     async addConsumer() {
-      const index = await handle.addConsumer();
-      return `orchestrator-${index} added (pid ${pidOf(index)})`;
+      const index = Math.max(-1, ...handle.consumers().map((info) => info.index)) + 1;
+      return `orchestrator-${index} added, ${await startUntilUp(index, () => handle.addConsumer())}`;
     },
     restartBroker: () => restartService('pulsar', options),
     restartRedis: () => restartService('redis', options),
