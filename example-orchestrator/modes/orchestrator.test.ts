@@ -220,6 +220,7 @@ describe('Orchestrator', () => {
         acquiredAt: performance.now(),
       }),
       release: async () => true,
+      holder: async () => undefined,
     };
     const withLock = new Orchestrator({
       ...(orchestrator as unknown as { deps: ConstructorParameters<typeof Orchestrator>[0] }).deps,
