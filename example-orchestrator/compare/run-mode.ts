@@ -176,7 +176,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap(
     (kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [],
   )[0]?.subscriberId;
-  const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, runId);
+  const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, handle.run.topics.events);
   return { ...result, auditor, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
 
