@@ -176,7 +176,9 @@ export function printReport(report: ComparisonReport, outDir: string): void {
   console.log(`\n${formatTable(report.modes)}\n\n${formatTargets(report)}\n`);
   console.log(`report:      ${join(outDir, 'report.html')} (data: report.json)`);
   for (const mode of report.modes) {
-    if (mode.trace !== undefined) console.log(`trace:       ${mode.mode}, split-brain key ${mode.trace.subscriberId}: ${mode.trace.url}`);
+    if (mode.trace === undefined) continue;
+    console.log(`trace:       ${mode.mode}, split-brain subscriber ${mode.trace.subscriberId}: ${mode.trace.url}`);
+    if (mode.trace.traceId !== undefined) console.log(`             all its traces: ${mode.trace.searchUrl}`);
   }
   console.log(
     `dashboards:  Grafana "Orchestrator" and "Key health" (docker compose: ${report.links.grafana}; native stack: import dashboards/*.json), Prometheus ${report.links.prometheus}`,

@@ -86,7 +86,11 @@ export function comparisonFixture(): ComparisonReport {
       },
       keyscope: { reorder: 40, redelivery_reorder: 3, concurrent: 0 },
       auditor: { exclusivity: 290, reorder: 60 },
-      trace: { subscriberId: 'sub-00042', url: 'http://127.0.0.1:16686/search?service=orchestrator' },
+      trace: {
+        subscriberId: 'sub-00042',
+        url: 'http://127.0.0.1:16686/search?service=orchestrator',
+        searchUrl: 'http://127.0.0.1:16686/search?service=orchestrator',
+      },
     }),
     modeResult('failover', 240),
     modeResult('shared_redis_lock', 120, {

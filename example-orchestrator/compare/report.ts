@@ -97,7 +97,7 @@ export interface ModeResult {
   /** What went differently from plan (e.g. the backlog did not drain in time). */
   notes: string[];
   /** A trace of a key the oracle found split (shared modes), for Jaeger. */
-  trace?: { subscriberId: string; traceId?: string; url: string };
+  trace?: { subscriberId: string; traceId?: string; url: string; searchUrl: string };
 }
 
 export interface TargetCheck {

@@ -3,7 +3,10 @@
 export interface TraceLink {
   subscriberId: string;
   traceId?: string;
+  /** The trace, or the search when none was found. */
   url: string;
+  /** Every trace of the subscriber on the run's events topic. */
+  searchUrl: string;
 }
 
 const KEY_TAG = 'messaging.pulsar.message.key';
@@ -27,13 +30,14 @@ export async function findTrace(jaegerUrl: string, subscriberId: string, eventsT
     // Jaeger not reachable: the search link below still tells where to look.
   }
   const query = `service=${encodeURIComponent(service)}&tags=${tags}&lookback=2h&limit=20`;
+  const searchUrl = `${base}/search?${query}`;
   try {
     const response = await fetch(`${base}/api/traces?${query}`, { signal: AbortSignal.timeout(5000) });
     const body = (await response.json()) as { data?: Array<{ traceID: string }> };
     const traceId = body.data?.[0]?.traceID;
-    if (traceId !== undefined) return { subscriberId, traceId, url: `${base}/trace/${traceId}` };
+    if (traceId !== undefined) return { subscriberId, traceId, url: `${base}/trace/${traceId}`, searchUrl };
   } catch {
     // Fall back to the search link.
   }
-  return { subscriberId, url: `${base}/search?${query}` };
+  return { subscriberId, url: searchUrl, searchUrl };
 }
