@@ -116,6 +116,7 @@ function summaryTable(modes: readonly ModeResult[]): string {
     ['events / applied / sends', (m) => `${m.events} / ${m.applied} / ${m.deliveries}`],
     ['oracle violations', (m) => describeCounts(m.oracle)],
     ['keyscope detected', (m) => describeCounts(m.keyscope)],
+    ['cross-consumer auditor (keyscope audit)', (m) => (m.auditor === null ? 'no auditor on this stack' : describeCounts(m.auditor))],
     [
       'keyscope vs oracle, by subscriber (found / oracle, false positives)',
       (m) =>

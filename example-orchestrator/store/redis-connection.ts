@@ -22,7 +22,9 @@ export async function connectRedis(url: string, name: string, onError: (error: E
     await client.connect();
   } catch (error) {
     client.destroy();
-    throw new Error(`cannot connect to Redis at ${url} (${error instanceof Error ? error.message : String(error)}): start it with npm run stack:up, or set REDIS_PORT`);
+    throw new Error(
+      `cannot connect to Redis at ${url} (${error instanceof Error ? error.message : String(error)}): start it with npm run stack:up, or set REDIS_PORT`,
+    );
   }
   return {
     sendCommand: <T>(args: readonly string[]) => client.sendCommand<T>(args),
