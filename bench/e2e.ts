@@ -165,7 +165,8 @@ class Pipe {
   static async open(client: WebSocketClient, mode: Mode, setup: Setup, round: number): Promise<Pipe> {
     const pipe = new Pipe();
     const topic = `persistent://public/default/bench-e2e-${mode}-${round}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const bare = mode === 'bare' ? new HandWrittenTelemetry(setup.provider.getTracer('bench-bare'), topic, 'bench', 'KeyShared') : undefined;
+    const bare =
+      mode === 'bare' ? new HandWrittenTelemetry(setup.provider.getTracer('bench-bare'), topic, 'bench', 'KeyShared') : undefined;
     const record = (message: WebSocketMessage): void => {
       const index = Number(message.getData().toString('latin1', 0, 10));
       pipe.latencies[index] = now() - pipe.sentAt[index]!;
@@ -183,9 +184,19 @@ class Pipe {
               record(message);
               await consumer.acknowledge(message);
             }
-          : (message, consumer) => bare.process(message, () => consumer.acknowledge(message), () => record(message)),
+          : (message, consumer) =>
+              bare.process(
+                message,
+                () => consumer.acknowledge(message),
+                () => record(message),
+              ),
     });
-    pipe.producer = await client.createProducer({ topic, maxPendingMessages: IN_FLIGHT, blockIfQueueFull: true, sendTimeoutMs: PHASE_TIMEOUT_MS });
+    pipe.producer = await client.createProducer({
+      topic,
+      maxPendingMessages: IN_FLIGHT,
+      blockIfQueueFull: true,
+      sendTimeoutMs: PHASE_TIMEOUT_MS,
+    });
     const producer = pipe.producer;
     const send = (message: OutgoingMessage) => producer.send(message);
     pipe.sendOne = bare === undefined ? send : (message) => bare.send(send, message);
@@ -360,11 +371,29 @@ function printResults(setups: Setup[], results: RunResult[], startEnvironment: s
   };
   for (const setup of setups) {
     judged(setup.name, 'keyscope / bare: CPU per message', ratios(setup.name, cpu, 'keyscope', 'bare'), TARGETS.cpuKeyscopeToBare, false);
-    judged(setup.name, 'keyscope / bare: throughput', ratios(setup.name, throughput, 'keyscope', 'bare'), TARGETS.throughputKeyscopeToBare, true);
+    judged(
+      setup.name,
+      'keyscope / bare: throughput',
+      ratios(setup.name, throughput, 'keyscope', 'bare'),
+      TARGETS.throughputKeyscopeToBare,
+      true,
+    );
     if (setup.name === SAMPLED_1_PERCENT) {
-      judged(setup.name, 'keyscope / raw: throughput', ratios(setup.name, throughput, 'keyscope', 'raw'), TARGETS.throughputKeyscopeToRawSampled1Percent, true);
+      judged(
+        setup.name,
+        'keyscope / raw: throughput',
+        ratios(setup.name, throughput, 'keyscope', 'raw'),
+        TARGETS.throughputKeyscopeToRawSampled1Percent,
+        true,
+      );
     }
-    ratioRows.push([setup.name, 'bare / raw: CPU per message (the SDK\'s own cost)', spread(ratios(setup.name, cpu, 'bare', 'raw'), 2, 'x'), '—', '—']);
+    ratioRows.push([
+      setup.name,
+      "bare / raw: CPU per message (the SDK's own cost)",
+      spread(ratios(setup.name, cpu, 'bare', 'raw'), 2, 'x'),
+      '—',
+      '—',
+    ]);
   }
   printTable(['tracing', 'ratio (paired rounds)', 'median (min–max)', 'target', 'met'], ratioRows, 2);
 
@@ -378,12 +407,24 @@ function printResults(setups: Setup[], results: RunResult[], startEnvironment: s
       const m = (pick: (l: NonNullable<RunResult['latency']>) => number) => fmt(median(own.map(pick)), 2);
       return [MODE_LABEL[mode], m((l) => l.lowP50), m((l) => l.lowP99), m((l) => l.highP50), m((l) => l.highP99)];
     });
-    printTable(['client', `p50 at ${LOW_RATE} msg/s (ms)`, `p99 at ${LOW_RATE} msg/s (ms)`, `p50 at ${HIGH_RATE} msg/s (ms)`, `p99 at ${HIGH_RATE} msg/s (ms)`], latencyRows, 1);
+    printTable(
+      [
+        'client',
+        `p50 at ${LOW_RATE} msg/s (ms)`,
+        `p99 at ${LOW_RATE} msg/s (ms)`,
+        `p50 at ${HIGH_RATE} msg/s (ms)`,
+        `p99 at ${HIGH_RATE} msg/s (ms)`,
+      ],
+      latencyRows,
+      1,
+    );
   }
   const ended = results.filter((r) => r.mode !== 'raw').reduce((sum, r) => sum + r.spansEnded, 0);
   const exported = results.filter((r) => r.mode !== 'raw').reduce((sum, r) => sum + r.spansExported, 0);
   console.log('');
-  console.log(`Saturated phases: spans ended ${ended}, handed to exporters ${exported} (a batch processor drops what its queue cannot hold).`);
+  console.log(
+    `Saturated phases: spans ended ${ended}, handed to exporters ${exported} (a batch processor drops what its queue cannot hold).`,
+  );
 }
 
 const SAMPLED_ALL = 'all sampled, exporter discards';
@@ -392,7 +433,9 @@ const SAMPLED_ALL_OTLP = 'all sampled, OTLP/HTTP to the collector';
 
 async function main(): Promise<void> {
   if (!(await reachable(`${SERVICE_URL}/admin/v2/brokers/health`))) {
-    console.error(`No Pulsar broker answers at ${SERVICE_URL}. Start it with 'npm run stack:up' (or set PULSAR_WEB_PORT), then run 'npm run bench:e2e' again.`);
+    console.error(
+      `No Pulsar broker answers at ${SERVICE_URL}. Start it with 'npm run stack:up' (or set PULSAR_WEB_PORT), then run 'npm run bench:e2e' again.`,
+    );
     process.exit(1);
   }
   const collectorUp = await reachable(OTLP_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -113,7 +113,8 @@ async function main(): Promise<void> {
     `≤ ${TARGETS.metricsOnlyAddedMicros.toFixed(1)} µs added`,
     metricsOnly <= TARGETS.metricsOnlyAddedMicros ? 'met' : `missed (+${fmt(metricsOnly - TARGETS.metricsOnlyAddedMicros)} µs)`,
   ]);
-  const floorRow = (label: string, name: ScenarioName) => rows.push([label, fmt(perMessage(name)), fmt(added(name)), spread(name), none, none, none, none]);
+  const floorRow = (label: string, name: ScenarioName) =>
+    rows.push([label, fmt(perMessage(name)), fmt(added(name)), spread(name), none, none, none, none]);
   floorRow('minimal floor, sampled', 'minimal floor sampled');
   floorRow('minimal floor, not sampled', 'minimal floor not sampled');
   floorRow('same-telemetry floor, sampled', 'same-telemetry floor sampled');
@@ -130,15 +131,26 @@ async function main(): Promise<void> {
     keyBytes <= TARGETS.bytesPerTrackedKey ? 'met' : `missed (+${(keyBytes - TARGETS.bytesPerTrackedKey).toFixed(0)} bytes)`,
   ]);
 
-  const header = ['scenario', 'µs/msg', 'added µs/msg', 'added, p25–p75', 'ratio to minimal floor', 'ratio to same-telemetry floor', 'target', 'met'];
-  console.log(`\nOverhead per message: ${ROUNDS} interleaved rounds × ${MESSAGES} messages (after ${WARMUP_ROUNDS} warm-up rounds), ${KEY_COUNT} keys`);
+  const header = [
+    'scenario',
+    'µs/msg',
+    'added µs/msg',
+    'added, p25–p75',
+    'ratio to minimal floor',
+    'ratio to same-telemetry floor',
+    'target',
+    'met',
+  ];
+  console.log(
+    `\nOverhead per message: ${ROUNDS} interleaved rounds × ${MESSAGES} messages (after ${WARMUP_ROUNDS} warm-up rounds), ${KEY_COUNT} keys`,
+  );
   console.log(`${startEnvironment}; load average at the end ${endLoad}\n`);
   printTable(header, rows);
   console.log(
     [
       '',
       '"added" = scenario minus the raw stand-in, the median over rotations (each rotation runs every scenario once, back to back,',
-      'so each difference pairs rounds that shared the machine\'s load); p25–p75 shows the spread. Ratio = median added / median floor added.',
+      "so each difference pairs rounds that shared the machine's load); p25–p75 shows the spread. Ratio = median added / median floor added.",
       'Floors are bare OpenTelemetry calls on the same transport. Minimal floor: two spans with their sampling-relevant attributes,',
       'inject, extract, an active process span. Same-telemetry floor: the same calls producing the spans Keyscope produces (every',
       'attribute, producer id and seq carried in properties, the settle event at ack; the key unhashed), without metrics or tracking.',
@@ -152,12 +164,24 @@ async function main(): Promise<void> {
   printTable(
     ['what', 'bytes each', `at the default bound`],
     [
-      ['tracked key (idle)', keyBytes.toFixed(0), `maxTrackedKeys ${KEYSCOPE_DEFAULTS.maxTrackedKeys}: ≤ ${mb(keyBytes * KEYSCOPE_DEFAULTS.maxTrackedKeys)}`],
-      ['in-flight message, tracing off', inflightMemory.untraced.toFixed(0), `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.untraced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`],
-      ['in-flight message with its recording process span', inflightMemory.traced.toFixed(0), `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.traced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`],
+      [
+        'tracked key (idle)',
+        keyBytes.toFixed(0),
+        `maxTrackedKeys ${KEYSCOPE_DEFAULTS.maxTrackedKeys}: ≤ ${mb(keyBytes * KEYSCOPE_DEFAULTS.maxTrackedKeys)}`,
+      ],
+      [
+        'in-flight message, tracing off',
+        inflightMemory.untraced.toFixed(0),
+        `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.untraced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`,
+      ],
+      [
+        'in-flight message with its recording process span',
+        inflightMemory.traced.toFixed(0),
+        `maxInflightMessages ${KEYSCOPE_DEFAULTS.maxInflightMessages}: ≤ ${mb(inflightMemory.traced * KEYSCOPE_DEFAULTS.maxInflightMessages)}`,
+      ],
     ],
   );
-  console.log('\nThe message objects themselves are the application\'s and not counted; a tracked key\'s string is the message\'s key.');
+  console.log("\nThe message objects themselves are the application's and not counted; a tracked key's string is the message's key.");
 }
 
 function printTable(header: string[], rows: string[][]): void {

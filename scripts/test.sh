@@ -54,6 +54,7 @@ run_checks() {
 
 stage "npm dependencies" bash scripts/ensure-deps.sh
 stage "typecheck" npx tsc -p tsconfig.json --noEmit
+stage "lint (biome, knip)" npm run --silent lint
 stage "offline checks" run_checks yes
 stage "unit tests" npx vitest run --project unit
 STAGE_NODE=22 stage "unit tests on Node 22" npx vitest run --project unit --reporter=dot

@@ -38,8 +38,10 @@ export interface KeyscopeOptions {
    * remembers, so that a message coming again is recognised as a redelivery
    * whatever the broker's redelivery count says (it says 0 after a reconnect,
    * on Exclusive and Failover, and for the siblings of a nacked batch
-   * message). The messages of one batch count once. Messages still in flight
-   * are always recognised. 0 remembers none. Default: `KEYSCOPE_DEFAULTS.recentSettledIds`.
+   * message). The most recent half to all of this many are remembered (in
+   * two generations); the messages of one batch count once. Messages still
+   * in flight are always recognised. 0 remembers none. Default:
+   * `KEYSCOPE_DEFAULTS.recentSettledIds`.
    */
   recentSettledIds?: number;
   /** How many of the oldest stalled keys are exported with a `key` label (0: none). Default: `KEYSCOPE_DEFAULTS.topStalledKeys`. */
@@ -158,7 +160,9 @@ export class Keyscope {
 
   instrumentConsumer<C extends ConsumerLike>(consumer: C, options: InstrumentConsumerOptions): C {
     if (options === null || typeof options !== 'object' || typeof options.subscription !== 'string' || options.subscription === '') {
-      throw new KeyscopeConfigError('instrumentConsumer(consumer, { subscription }) needs the subscription name: it labels every consumer metric.');
+      throw new KeyscopeConfigError(
+        'instrumentConsumer(consumer, { subscription }) needs the subscription name: it labels every consumer metric.',
+      );
     }
     return instrumentConsumer(this.pipeline, consumer, options);
   }
@@ -208,7 +212,7 @@ export class Keyscope {
     this.sweepTimer = undefined;
     try {
       // End what is still in flight, so no span stays open and no message stays referenced.
-      for (const consumer of [...this.pipeline.consumers]) consumer.releaseAll(false);
+      for (const consumer of [...this.pipeline.consumers]) consumer.stopTracking(false);
       this.pipeline.consumers.clear();
       this.pipeline.metrics.withdraw();
     } catch (error) {
@@ -253,15 +257,21 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
     throw new KeyscopeConfigError('new Keyscope(options): options must be an object (or omitted for the defaults).');
   }
   const o = options;
-  if (o.registry !== undefined && (typeof o.registry !== 'object' || typeof o.registry.getSingleMetric !== 'function' || typeof o.registry.registerMetric !== 'function')) {
-    throw new KeyscopeConfigError('Option `registry` must be a prom-client Registry (e.g. `new Registry()` or prom-client\'s `register`).');
+  if (
+    o.registry !== undefined &&
+    (typeof o.registry !== 'object' || typeof o.registry.getSingleMetric !== 'function' || typeof o.registry.registerMetric !== 'function')
+  ) {
+    throw new KeyscopeConfigError("Option `registry` must be a prom-client Registry (e.g. `new Registry()` or prom-client's `register`).");
   }
   if (o.tracerProvider !== undefined && (typeof o.tracerProvider !== 'object' || typeof o.tracerProvider.getTracer !== 'function')) {
-    throw new KeyscopeConfigError('Option `tracerProvider` must be an OpenTelemetry TracerProvider (an object with getTracer()); omit it to use the global one.');
+    throw new KeyscopeConfigError(
+      'Option `tracerProvider` must be an OpenTelemetry TracerProvider (an object with getTracer()); omit it to use the global one.',
+    );
   }
   const positive = (name: string, value: unknown, fallback: number, integer: boolean, allowZero = false): number => {
     if (value === undefined) return fallback;
-    const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+    const ok =
+      typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
     if (!ok) {
       throw new KeyscopeConfigError(
         `Option \`${name}\` must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'} (got ${String(value)}); omit it for the default ${fallback}.`,
@@ -283,7 +293,10 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
   };
   const flag = (name: string, value: unknown, fallback: boolean): boolean => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') throw new KeyscopeConfigError(`Option \`${name}\` must be true or false (got ${String(value)}); omit it for the default ${fallback}.`);
+    if (typeof value !== 'boolean')
+      throw new KeyscopeConfigError(
+        `Option \`${name}\` must be true or false (got ${String(value)}); omit it for the default ${fallback}.`,
+      );
     return value;
   };
   if (o.keyHashSecret !== undefined && (typeof o.keyHashSecret !== 'string' || o.keyHashSecret === '')) {
@@ -312,11 +325,13 @@ export function validateOptions(options: KeyscopeOptions): ResolvedOptions {
 
 function validateUnstampedOrdering(value: unknown): UnstampedOrdering | undefined {
   if (value === undefined) return undefined;
-  const usage = 'Option `unstampedOrdering` must be { sequenceProperty: string, producerProperty?: string }, naming the message properties where your producers write their own sequence number (and name)';
+  const usage =
+    'Option `unstampedOrdering` must be { sequenceProperty: string, producerProperty?: string }, naming the message properties where your producers write their own sequence number (and name)';
   if (value === null || typeof value !== 'object') throw new KeyscopeConfigError(`${usage}; got ${String(value)}.`);
   const { sequenceProperty, producerProperty } = value as { sequenceProperty?: unknown; producerProperty?: unknown };
   const valid = (name: unknown): name is string => typeof name === 'string' && name !== '';
   if (!valid(sequenceProperty)) throw new KeyscopeConfigError(`${usage}; sequenceProperty is missing or empty.`);
-  if (producerProperty !== undefined && !valid(producerProperty)) throw new KeyscopeConfigError(`${usage}; producerProperty must be a non-empty string.`);
+  if (producerProperty !== undefined && !valid(producerProperty))
+    throw new KeyscopeConfigError(`${usage}; producerProperty must be a non-empty string.`);
   return producerProperty === undefined ? { sequenceProperty } : { sequenceProperty, producerProperty };
 }

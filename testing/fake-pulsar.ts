@@ -145,7 +145,7 @@ export class FakeBroker {
   }
 
   subscription(topics: string[], name: string, type: FakeSubscriptionType): FakeSubscription {
-    const id = topics.join(',') + '/' + name;
+    const id = `${topics.join(',')}/${name}`;
     let subscription = this.subscriptions.get(id);
     if (subscription === undefined) {
       subscription = new FakeSubscription(topics, type);
@@ -169,7 +169,8 @@ export class FakeSubscription {
     if (consumers.length === 0) return;
     let target: FakeConsumer;
     if (this.type === 'Shared') target = consumers[this.roundRobin++ % consumers.length] as FakeConsumer;
-    else if (this.type === 'KeyShared') target = consumers[hash(stored.orderingKey || stored.partitionKey) % consumers.length] as FakeConsumer;
+    else if (this.type === 'KeyShared')
+      target = consumers[hash(stored.orderingKey || stored.partitionKey) % consumers.length] as FakeConsumer;
     else target = consumers[0] as FakeConsumer;
     target.enqueue(new FakeMessage(stored, redeliveryCount));
   }
@@ -371,7 +372,9 @@ export class FakeClient {
   constructor(readonly broker: FakeBroker = new FakeBroker()) {}
 
   createProducer(config: { topic: string; producerName?: string }): Promise<FakeProducer> {
-    return Promise.resolve(new FakeProducer(this.broker, config.topic, config.producerName ?? `producer-${Math.random().toString(36).slice(2, 8)}`));
+    return Promise.resolve(
+      new FakeProducer(this.broker, config.topic, config.producerName ?? `producer-${Math.random().toString(36).slice(2, 8)}`),
+    );
   }
 
   subscribe(config: FakeConsumerConfig): Promise<FakeConsumer> {
@@ -386,7 +389,10 @@ export class FakeClient {
     const subscription = this.broker.subscription([config.topic], `reader-${readerCount++}`, 'Exclusive');
     let reader: FakeReader | undefined;
     const listener = config.listener;
-    const consumer = new FakeConsumer(subscription, listener === undefined ? undefined : (message) => listener(message, reader as FakeReader));
+    const consumer = new FakeConsumer(
+      subscription,
+      listener === undefined ? undefined : (message) => listener(message, reader as FakeReader),
+    );
     reader = new FakeReader(consumer);
     subscription.consumers.push(consumer);
     return Promise.resolve(reader);

@@ -7,7 +7,17 @@
  * settle event at ack. The key as is (keyscope hashes it by default, which
  * counts against keyscope). No metrics, no per-key tracking.
  */
-import { ROOT_CONTEXT, SpanKind, context, propagation, trace, type SpanOptions, type TextMapGetter, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  context,
+  propagation,
+  trace,
+  type SpanOptions,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
 
 type Properties = Record<string, string>;
 
@@ -30,7 +40,9 @@ export const propertyGetter: TextMapGetter<Properties> = {
   get: (carrier, key) => carrier[key],
 };
 export const propertySetter: TextMapSetter<Properties> = {
-  set: (carrier, key, value) => void (carrier[key] = value),
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
 };
 
 /** Start options of a send span: the attributes the conventions list as relevant for sampling. */
@@ -77,8 +89,8 @@ export class HandWrittenTelemetry {
     subscription: string,
     private readonly subscriptionType: string,
   ) {
-    this.sendName = 'send ' + topic;
-    this.processName = 'process ' + topic;
+    this.sendName = `send ${topic}`;
+    this.processName = `process ${topic}`;
     this.sendOptions = sendSpanOptions(topic);
     this.processOptions = processSpanOptions(topic, subscription);
   }
@@ -94,7 +106,8 @@ export class HandWrittenTelemetry {
       if (message.partitionKey !== undefined) span.setAttribute('messaging.pulsar.message.key', message.partitionKey);
     }
     // Written where the application builds its message, so no copy is needed (keyscope must copy).
-    const properties = (message.properties ??= {});
+    message.properties ??= {};
+    const properties = message.properties;
     properties['keyscope-producer'] = this.producerId;
     properties['keyscope-seq'] = String(seq);
     propagation.inject(trace.setSpan(active, span), properties, propertySetter);

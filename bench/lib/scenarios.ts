@@ -7,7 +7,14 @@ import { ROOT_CONTEXT, context, propagation, trace, type Tracer } from '@opentel
 import { AlwaysOffSampler, AlwaysOnSampler, NoopSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
 import { Keyscope } from '../../src/index.js';
-import { HandWrittenTelemetry, processSpanOptions, propertyGetter, propertySetter, sendSpanOptions, type OutgoingMessage } from './bare-otel.js';
+import {
+  HandWrittenTelemetry,
+  processSpanOptions,
+  propertyGetter,
+  propertySetter,
+  sendSpanOptions,
+  type OutgoingMessage,
+} from './bare-otel.js';
 import { FakeClient, type FakeConsumer, type FakeMessage, type FakeProducer } from '../../testing/fake-pulsar.js';
 
 export const SCENARIOS = [
@@ -73,7 +80,7 @@ async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
     consumer: pipe.consumer,
     send: async (i) => {
       const active = context.active();
-      const span = tracer.startSpan('send ' + TOPIC, floorSendSpanOptions, active);
+      const span = tracer.startSpan(`send ${TOPIC}`, floorSendSpanOptions, active);
       const properties: Record<string, string> = { app: 'bench' };
       propagation.inject(trace.setSpan(active, span), properties, propertySetter);
       const id = await pipe.producer.send({ data: payload, partitionKey: keys[i % KEYS] as string, properties });
@@ -82,7 +89,7 @@ async function minimalFloorPipe(tracer: Tracer): Promise<Pipe> {
     },
     consume: async (message) => {
       const extracted = propagation.extract(ROOT_CONTEXT, message.getProperties(), propertyGetter);
-      const span = tracer.startSpan('process ' + TOPIC, floorProcessSpanOptions, extracted);
+      const span = tracer.startSpan(`process ${TOPIC}`, floorProcessSpanOptions, extracted);
       await context.with(trace.setSpan(extracted, span), () => pipe.consumer.acknowledge(message));
       span.end();
     },

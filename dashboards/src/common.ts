@@ -236,25 +236,27 @@ export type ExportedDashboard = Dashboard & {
 };
 
 export function newDashboard(options: { uid: string; title: string; description: string; tags: string[] }): DashboardBuilder {
-  return new DashboardBuilder(options.title)
-    .uid(options.uid)
-    .description(options.description)
-    .tags(['keyscope', ...options.tags])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    // The other keyscope dashboards, keeping the time range and variables.
-    .link(
-      new DashboardLinkBuilder('Keyscope')
-        .type(DashboardLinkType.Dashboards)
-        .tags(['keyscope'])
-        .asDropdown(true)
-        .includeVars(true)
-        .keepTime(true),
-    )
-    .withVariable(datasourceVariable());
+  return (
+    new DashboardBuilder(options.title)
+      .uid(options.uid)
+      .description(options.description)
+      .tags(['keyscope', ...options.tags])
+      .editable()
+      .tooltip(DashboardCursorSync.Crosshair)
+      .refresh('30s')
+      .time({ from: 'now-1h', to: 'now' })
+      .timezone('browser')
+      // The other keyscope dashboards, keeping the time range and variables.
+      .link(
+        new DashboardLinkBuilder('Keyscope')
+          .type(DashboardLinkType.Dashboards)
+          .tags(['keyscope'])
+          .asDropdown(true)
+          .includeVars(true)
+          .keepTime(true),
+      )
+      .withVariable(datasourceVariable())
+  );
 }
 
 /**

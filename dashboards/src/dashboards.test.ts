@@ -24,9 +24,7 @@ const built = dashboards.map((definition) => ({ definition, model: definition.bu
 describe('generated dashboard JSON', () => {
   it.each(dashboards.map((d) => [d.file, d] as const))('%s is up to date (run `npm run dashboards`)', (file, definition) => {
     const committed = readFileSync(join(dashboardsDir, file), 'utf8');
-    expect(committed, `dashboards/${file} is stale: run \`npm run dashboards\` and commit the result`).toBe(
-      renderDashboard(definition),
-    );
+    expect(committed, `dashboards/${file} is stale: run \`npm run dashboards\` and commit the result`).toBe(renderDashboard(definition));
   });
 
   it('ships exactly the four dashboards with stable uids', () => {
@@ -79,9 +77,7 @@ describe.each(built.map(({ definition, model }) => [definition.file, model] as c
 
   it('asks for the Prometheus datasource on import and works without it when provisioned', () => {
     expect(model.id).toBeNull();
-    expect(model.__inputs).toEqual([
-      expect.objectContaining({ name: DATASOURCE_INPUT, type: 'datasource', pluginId: 'prometheus' }),
-    ]);
+    expect(model.__inputs).toEqual([expect.objectContaining({ name: DATASOURCE_INPUT, type: 'datasource', pluginId: 'prometheus' })]);
     const variables = model.templating.list ?? [];
     const datasource = variables.find((variable) => variable.name === DATASOURCE_VARIABLE);
     expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
@@ -151,9 +147,7 @@ describe('key health dashboard', () => {
   });
 
   it('asks for exemplars on the latency panels so they link to traces', () => {
-    const latencyQueries = panelQueries(model as ExportedDashboard).filter((query) =>
-      /end_to_end|processing/.test(query.expr),
-    );
+    const latencyQueries = panelQueries(model as ExportedDashboard).filter((query) => /end_to_end|processing/.test(query.expr));
     const heatmaps = latencyQueries.filter((query) => query.panelType === 'heatmap');
     expect(heatmaps).toHaveLength(2);
     expect(heatmaps.every((query) => query.exemplar)).toBe(true);
@@ -203,7 +197,10 @@ describe('the panels each dashboard promises, by title, type and query', () => {
     expectPanel(panels, 'Ordering violations by kind', 'timeseries', [/by \([^)]*kind[^)]*\) .*keyscope_ordering_violations_total/]);
     expectPanel(panels, 'In-flight messages and keys', 'timeseries', [/keyscope_inflight_messages/, /keyscope_inflight_keys/]);
     expectPanel(panels, 'Oldest in-flight age', 'timeseries', [/keyscope_oldest_inflight_seconds/]);
-    expectPanel(panels, 'Stalled and head-of-line blocked messages', 'timeseries', [/keyscope_stalled_messages/, /keyscope_head_of_line_blocked_messages/]);
+    expectPanel(panels, 'Stalled and head-of-line blocked messages', 'timeseries', [
+      /keyscope_stalled_messages/,
+      /keyscope_head_of_line_blocked_messages/,
+    ]);
     expectPanel(panels, 'Top stalled keys', 'table', [/topk\(/, /keyscope_stalled_key_age_seconds/]);
     for (const [title, metric] of [
       ['End-to-end latency', 'keyscope_end_to_end_seconds_bucket'],
@@ -333,8 +330,14 @@ describe('alert rules', () => {
     const cases = tests.tests.flatMap((test) => test.alert_rule_test ?? []);
     for (const rule of all) {
       const ofRule = cases.filter((test) => test.alertname === rule.alert);
-      expect(ofRule.some((test) => (test.exp_alerts ?? []).length > 0), `${rule.alert} fires in some test`).toBe(true);
-      expect(ofRule.some((test) => (test.exp_alerts ?? []).length === 0), `${rule.alert} stays silent in some test`).toBe(true);
+      expect(
+        ofRule.some((test) => (test.exp_alerts ?? []).length > 0),
+        `${rule.alert} fires in some test`,
+      ).toBe(true);
+      expect(
+        ofRule.some((test) => (test.exp_alerts ?? []).length === 0),
+        `${rule.alert} stays silent in some test`,
+      ).toBe(true);
     }
   });
 });

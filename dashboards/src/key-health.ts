@@ -36,13 +36,10 @@ export function buildKeyHealthDashboard(): ExportedDashboard {
   const builder = newDashboard({
     uid: KEY_HEALTH_UID,
     title: 'Keyscope / Key health',
-    description:
-      'Per-key ordering, exclusivity, stalls and latency as seen by the keyscope library inside producers and consumers.',
+    description: 'Per-key ordering, exclusivity, stalls and latency as seen by the keyscope library inside producers and consumers.',
     tags: ['pulsar', 'key_shared'],
   })
-    .withVariable(
-      labelVariable({ name: 'topic', label: 'Topic', series: m.messagesReceived, labelName: 'topic' }),
-    )
+    .withVariable(labelVariable({ name: 'topic', label: 'Topic', series: m.messagesReceived, labelName: 'topic' }))
     .withVariable(
       labelVariable({
         name: 'subscription',
@@ -57,8 +54,7 @@ export function buildKeyHealthDashboard(): ExportedDashboard {
     .withPanel(
       stat({
         title: 'Ordering violations in range',
-        description:
-          'reorder and concurrent are faults; redelivery_reorder is expected after a nack or an ack timeout and is shown apart.',
+        description: 'reorder and concurrent are faults; redelivery_reorder is expected after a nack or an ack timeout and is shown apart.',
         queries: [
           {
             expr: `sum by (kind) (increase(${m.orderingViolations}{${consumerSelector}}[$__range]))`,
@@ -276,8 +272,7 @@ export function buildKeyHealthDashboard(): ExportedDashboard {
     .withPanel(
       timeSeries({
         title: 'Context errors',
-        description:
-          'Messages whose trace context or keyscope stamps were malformed or hostile; they flowed on with a fresh trace.',
+        description: 'Messages whose trace context or keyscope stamps were malformed or hostile; they flowed on with a fresh trace.',
         unit: 'ops',
         width: 12,
         queries: [

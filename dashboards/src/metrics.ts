@@ -28,11 +28,7 @@ export const keyscopeMetrics = {
 } as const;
 
 /** Histograms among the keyscope metrics: queried through their series suffixes. */
-export const keyscopeHistograms: readonly string[] = [
-  keyscopeMetrics.sendDuration,
-  keyscopeMetrics.endToEnd,
-  keyscopeMetrics.processing,
-];
+export const keyscopeHistograms: readonly string[] = [keyscopeMetrics.sendDuration, keyscopeMetrics.endToEnd, keyscopeMetrics.processing];
 
 /**
  * Pulsar broker metrics (Pulsar 4.0, exposeTopicLevelMetricsInPrometheus and

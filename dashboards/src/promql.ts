@@ -2,8 +2,19 @@
 // tests can check them against the metrics that really exist.
 
 const keywords = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool',
-  'and', 'or', 'unless', 'offset', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
 ]);
 
 /**

@@ -25,12 +25,12 @@ export interface Endpoints {
 
 export function endpoints(env: NodeJS.ProcessEnv = process.env): Endpoints {
   return {
-    pulsarUrl: env['KEYSCOPE_PULSAR_URL'] ?? `http://127.0.0.1:${port('PULSAR_WEB_PORT', 8080)}`,
-    otlpHttpUrl: env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? `http://127.0.0.1:${port('OTELCOL_OTLP_HTTP_PORT', 4318)}`,
-    collectorHealthUrl: env['KEYSCOPE_COLLECTOR_HEALTH_URL'] ?? `http://127.0.0.1:${port('OTELCOL_HEALTH_PORT', 13133)}/`,
-    jaegerUrl: env['KEYSCOPE_JAEGER_URL'] ?? `http://127.0.0.1:${port('JAEGER_UI_PORT', 16686)}`,
-    prometheusUrl: env['KEYSCOPE_PROMETHEUS_URL'] ?? `http://127.0.0.1:${port('PROMETHEUS_PORT', 9090)}`,
-    appMetricsHost: env['APP_METRICS_HOST'] ?? '127.0.0.1',
+    pulsarUrl: env.KEYSCOPE_PULSAR_URL ?? `http://127.0.0.1:${port('PULSAR_WEB_PORT', 8080)}`,
+    otlpHttpUrl: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? `http://127.0.0.1:${port('OTELCOL_OTLP_HTTP_PORT', 4318)}`,
+    collectorHealthUrl: env.KEYSCOPE_COLLECTOR_HEALTH_URL ?? `http://127.0.0.1:${port('OTELCOL_HEALTH_PORT', 13133)}/`,
+    jaegerUrl: env.KEYSCOPE_JAEGER_URL ?? `http://127.0.0.1:${port('JAEGER_UI_PORT', 16686)}`,
+    prometheusUrl: env.KEYSCOPE_PROMETHEUS_URL ?? `http://127.0.0.1:${port('PROMETHEUS_PORT', 9090)}`,
+    appMetricsHost: env.APP_METRICS_HOST ?? '127.0.0.1',
     appMetricsPort: port('APP_METRICS_PORT', 9464),
   };
 }

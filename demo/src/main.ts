@@ -87,11 +87,16 @@ async function ensureStack(target: Endpoints, start: boolean): Promise<void> {
     // Running next to a stack started elsewhere (docker compose): producing
     // needs only the broker and the collector; wait for them a bounded time.
     const needed = ['pulsar', 'otel-collector'];
-    const ready = await pollUntil(async () => {
-      missing = await missingServices(target);
-      return missing.some((name) => needed.includes(name)) ? undefined : true;
-    }, 120_000, 2_000);
-    if (ready === undefined) throw new Error(`not reachable after 120 s: ${missing.join(', ')}; start them (docker compose up, or npm run stack:up)`);
+    const ready = await pollUntil(
+      async () => {
+        missing = await missingServices(target);
+        return missing.some((name) => needed.includes(name)) ? undefined : true;
+      },
+      120_000,
+      2_000,
+    );
+    if (ready === undefined)
+      throw new Error(`not reachable after 120 s: ${missing.join(', ')}; start them (docker compose up, or npm run stack:up)`);
     if (missing.length > 0) console.log(`stack: ${missing.join(', ')} not reachable yet; producing anyway`);
     return;
   }

@@ -105,7 +105,9 @@ export async function printReport(options: ReportOptions): Promise<void> {
         samples.length === 0
           ? ['(no data yet)']
           : samples.map((sample) => {
-              const labels = Object.entries(sample.metric).map(([name, value]) => `${name}="${value}"`).join(', ');
+              const labels = Object.entries(sample.metric)
+                .map(([name, value]) => `${name}="${value}"`)
+                .join(', ');
               return `${formatValue(sample.value)}${labels === '' ? '' : `  {${labels}}`}`;
             });
     } catch (error) {

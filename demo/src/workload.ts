@@ -69,7 +69,9 @@ export class Workload {
       );
     }
     for (let index = 0; index < this.options.producers; index++) {
-      this.producers.push(await client.createProducer({ topic, producerName: `demo-producer-${index}-${process.pid}`, sendTimeoutMs: 10_000 }));
+      this.producers.push(
+        await client.createProducer({ topic, producerName: `demo-producer-${index}-${process.pid}`, sendTimeoutMs: 10_000 }),
+      );
     }
     this.running = true;
     const intervalMs = (1_000 * this.options.producers) / this.options.ratePerSecond;

@@ -50,8 +50,6 @@ export interface ProducerNamed {
 }
 /** Longest decimal seq accepted: Number.MAX_SAFE_INTEGER has 16 digits. */
 const MAX_SEQ_DIGITS = 16;
-/** Propagator fields that carry no span context by themselves. */
-const NON_TRACE_FIELDS = new Set(['baggage', 'tracestate']);
 const EMPTY_PROPERTIES: PropertyMap = Object.freeze({}) as PropertyMap;
 
 /**
@@ -127,20 +125,19 @@ export class IncomingStamps {
       else this.report('invalid_seq');
     }
     // Stamps only make sense together.
-    if (this.producer === undefined || this.seq !== this.seq) {
+    if (this.producer === undefined || Number.isNaN(this.seq)) {
       this.producer = undefined;
       this.seq = Number.NaN;
     }
     if (!this.stamped && this.unstampedOrdering !== undefined) this.readOwnSequence(carrier, this.unstampedOrdering, message);
 
     getter.problem = undefined;
+    getter.gaveTraceField = false;
     const extracted = propagation.extract(ROOT_CONTEXT, carrier, getter);
     // Baggage alone is kept; without a span context the process span starts a fresh trace.
     this.context = extracted;
     if (getter.problem !== undefined) this.report(getter.problem);
-    else if (trace.getSpanContext(extracted) === undefined && this.carriesTraceField(carrier)) {
-      this.report('malformed_trace_context');
-    }
+    else if (getter.gaveTraceField && trace.getSpanContext(extracted) === undefined) this.report('malformed_trace_context');
     return this;
   }
 
@@ -167,15 +164,6 @@ export class IncomingStamps {
     }
     this.producer = OWN_PRODUCER_PREFIX + producer;
     this.seq = seq;
-  }
-
-  private carriesTraceField(carrier: PropertyMap): boolean {
-    for (const field of propagation.fields()) {
-      if (!NON_TRACE_FIELDS.has(field) && typeof carrier[field] === 'string' && Object.prototype.hasOwnProperty.call(carrier, field)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private report(reason: ContextErrorReason): void {

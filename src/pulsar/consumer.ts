@@ -55,7 +55,7 @@ export class ConsumerInstrumentation {
   private wrapped: ConsumerLike | undefined = undefined;
   private stopWatchingConnection: (() => void) | undefined = undefined;
   /** The set of consumers of the client this one was subscribed through, left on close. */
-  private clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer> | undefined = undefined;
+  private clientConsumers: Set<TrackedConsumer> | undefined = undefined;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -80,7 +80,7 @@ export class ConsumerInstrumentation {
       settledId: (messageId, kind) => this.settleId(messageId, kind),
       cumulativeAck: (result, upTo) => this.settleCumulative(result, () => this.ownDelivery(upTo)),
       cumulativeAckId: (result, upTo) => this.settleCumulative(result, () => this.findById(upTo)),
-      closing: (expectRedelivery) => this.closing(expectRedelivery),
+      closing: (expectRedelivery) => this.stopTracking(expectRedelivery),
     });
     this.wrapped = wrapped;
     this.pipeline.wrappers.set(consumer, wrapped);
@@ -90,14 +90,10 @@ export class ConsumerInstrumentation {
   }
 
   /** Records the client this consumer was subscribed through: it is released when that client closes. */
-  belongsTo(clientConsumers: Set<ConsumerInstrumentation | TrackedConsumer>): void {
+  belongsTo(clientConsumers: Set<TrackedConsumer>): void {
     if (!this.pipeline.consumers.has(this)) return;
     this.clientConsumers = clientConsumers;
     clientConsumers.add(this);
-  }
-
-  closeWithClient(): void {
-    this.closing(true);
   }
 
   /** A client that tells when the connection drops gets its held messages expected back; others show it by redelivered ids alone. */
@@ -127,7 +123,7 @@ export class ConsumerInstrumentation {
   }
 
   /** `expectRedelivery`: the broker hands what this consumer held to another one (close, not unsubscribe). */
-  private closing(expectRedelivery: boolean): void {
+  stopTracking(expectRedelivery: boolean): void {
     this.releaseAll(expectRedelivery);
     this.pipeline.consumers.delete(this);
     this.clientConsumers?.delete(this);
@@ -212,16 +208,16 @@ export class ConsumerInstrumentation {
     const route = this.route(topicName);
     const topic = route.destination.topic.base;
     if (stamps.firstError !== undefined) pipeline.countContextErrors(topic, stamps);
-    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
-    const earlier = messageId === undefined ? false : pipeline.tracker.seenBefore(route.stream, messageId);
-    const redelivered = redeliveryCount > 0 || earlier !== false;
-    if (earlier instanceof ConsumerDelivery) earlier.owner.supersede(earlier);
-    else if (typeof earlier === 'object') pipeline.tracker.settle(earlier);
 
     const delivery = new ConsumerDelivery(route.stream, key, now, this, message, route, publishTimestamp);
     delivery.messageId = messageId;
     pipeline.spans.startProcess(route.destination, stamps.context, delivery);
-    pipeline.tracker.register(delivery, stamps.producer, stamps.seq, redelivered);
+    // A message id seen before is a redelivery whatever the count says (0 after a reconnect, on Exclusive and Failover, for a nacked batch's siblings).
+    const tracker = pipeline.tracker;
+    tracker.register(delivery, stamps.producer, stamps.seq, redeliveryCount > 0);
+    const redelivered = tracker.redelivered;
+    const superseded = tracker.superseded;
+    if (superseded instanceof ConsumerDelivery) superseded.owner.supersede(superseded);
     this.inflight.append(delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
@@ -237,7 +233,7 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      pipeline.spans.describeMessage(span, message);
+      pipeline.spans.describeMessage(span, message, messageId);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.stamped && stamps.producer !== undefined) {
@@ -394,7 +390,7 @@ export class ConsumerInstrumentation {
    * On close/unsubscribe, or when Keyscope closes, stop tracking what this
    * consumer held. `expectRedelivery`: the broker redelivers it (close).
    */
-  releaseAll(expectRedelivery: boolean): void {
+  private releaseAll(expectRedelivery: boolean): void {
     try {
       const now = this.pipeline.clock();
       for (const delivery of this.inflight.snapshot()) {

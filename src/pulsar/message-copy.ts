@@ -7,7 +7,7 @@
 import type { ProducerMessageLike, PropertyMap } from './types.js';
 
 /** Every field of pulsar-client's ProducerMessage (checked below to stay complete). */
-const MESSAGE_FIELDS = [
+export const MESSAGE_FIELDS = [
   'data',
   'properties',
   'eventTimestamp',
@@ -26,17 +26,38 @@ const everyFieldCopied: [UncopiedField] extends [never] ? true : UncopiedField =
 void everyFieldCopied;
 
 /**
- * The message's fields as pulsar-client reads them, each read once; a field
- * that is absent stays absent. `properties` is left to the caller, which
- * copies it with copyProperties. Throws what a throwing getter throws.
+ * The message's fields as pulsar-client reads them, each read once. A field
+ * that is undefined is left out: pulsar-client checks each field's type and
+ * ignores an undefined one as it ignores an absent one. `properties` is left
+ * to the caller, which copies it with copyProperties. Throws what a throwing
+ * getter throws.
+ *
+ * Written out field by field rather than as a loop over MESSAGE_FIELDS: reads
+ * and writes by a fixed name are about ten times cheaper than by a computed
+ * one, on every send (a unit test checks that every field is copied).
  */
 export function copyMessageFields(message: ProducerMessageLike): ProducerMessageLike {
-  const copy: Record<string, unknown> = {};
-  const source = message as unknown as Record<string, unknown>;
-  for (const field of MESSAGE_FIELDS) {
-    const value = source[field];
-    if (value !== undefined || field in message) copy[field] = value;
-  }
+  const copy: Partial<Record<(typeof MESSAGE_FIELDS)[number], unknown>> = {};
+  const data = message.data;
+  if (data !== undefined) copy.data = data;
+  const properties = message.properties;
+  if (properties !== undefined) copy.properties = properties;
+  const eventTimestamp = message.eventTimestamp;
+  if (eventTimestamp !== undefined) copy.eventTimestamp = eventTimestamp;
+  const sequenceId = message.sequenceId;
+  if (sequenceId !== undefined) copy.sequenceId = sequenceId;
+  const partitionKey = message.partitionKey;
+  if (partitionKey !== undefined) copy.partitionKey = partitionKey;
+  const orderingKey = message.orderingKey;
+  if (orderingKey !== undefined) copy.orderingKey = orderingKey;
+  const replicationClusters = message.replicationClusters;
+  if (replicationClusters !== undefined) copy.replicationClusters = replicationClusters;
+  const deliverAfter = message.deliverAfter;
+  if (deliverAfter !== undefined) copy.deliverAfter = deliverAfter;
+  const deliverAt = message.deliverAt;
+  if (deliverAt !== undefined) copy.deliverAt = deliverAt;
+  const disableReplication = message.disableReplication;
+  if (disableReplication !== undefined) copy.disableReplication = disableReplication;
   return copy as unknown as ProducerMessageLike;
 }
 

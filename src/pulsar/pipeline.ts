@@ -41,10 +41,9 @@ export interface PipelineParts {
 
 /** What the pipeline keeps of a wrapped consumer. */
 export interface TrackedConsumer {
-  releaseAll(expectRedelivery: boolean): void;
   expireAckTimeouts(now: number): void;
-  /** Its client closed: like its own close. */
-  closeWithClient(): void;
+  /** Ends what it holds in flight and forgets it. `expectRedelivery`: the broker hands those messages to another consumer (a close, not an unsubscribe or Keyscope's own close). */
+  stopTracking(expectRedelivery: boolean): void;
 }
 
 export class Pipeline {
@@ -82,10 +81,6 @@ export class Pipeline {
     this.unstampedOrdering = parts.unstampedOrdering;
   }
 
-  get tracer(): Tracer {
-    return this.spans.tracer;
-  }
-
   consumersOfClient(client: object): Set<TrackedConsumer> {
     let consumers = this.clientConsumers.get(client);
     if (consumers === undefined) {
@@ -100,7 +95,7 @@ export class Pipeline {
     const consumers = this.clientConsumers.get(client);
     if (consumers === undefined) return;
     this.clientConsumers.delete(client);
-    for (const consumer of [...consumers]) consumer.closeWithClient();
+    for (const consumer of [...consumers]) consumer.stopTracking(true);
   }
 
   /** Logs `message` as a diag warning the first time `topic` comes up for this instance. */

@@ -93,7 +93,3 @@ class ReaderInstrumentation {
 export function readerInstrumentation(pipeline: Pipeline): ReaderInstrumentation {
   return new ReaderInstrumentation(pipeline);
 }
-
-export function instrumentReader<R extends ReaderLike>(pipeline: Pipeline, reader: R): R {
-  return new ReaderInstrumentation(pipeline).wrap(reader);
-}

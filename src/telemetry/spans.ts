@@ -218,9 +218,13 @@ export class KeyscopeSpans {
     );
   }
 
-  /** The per-message attributes every recording consumer-side span carries: the message id, and the body size by option. */
-  describeMessage(span: Span, message: ReceivedMessage): void {
-    const id = formatMessageId(message.getMessageId());
+  /**
+   * The per-message attributes every recording consumer-side span carries:
+   * the message id (the id object, or its `toString()` when the caller has
+   * it already), and the body size by option.
+   */
+  describeMessage(span: Span, message: ReceivedMessage, messageId: unknown = message.getMessageId()): void {
+    const id = formatMessageId(messageId);
     if (id !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, id);
     if (this.bodySize) setBodySize(span, message.getData());
   }

@@ -1,11 +1,15 @@
 /**
- * Bounded table of per-key state, least recently active evicted first.
+ * Bounded table of per-key state: when it is full, an idle key that was not
+ * used again since it was last looked at is evicted (the "clock" or
+ * second-chance rule, a close approximation of least recently used).
  *
  * Keys are looked up in one Map per stream (no composite strings to build),
- * and all keys of all streams share one recency list threaded through the
- * states themselves: touching a key is a lookup plus a few pointer moves, and
- * eviction takes the list head. A key with messages in flight, or inside a
- * processing window, is never evicted: it is moved to the recent end instead.
+ * and the Maps' insertion order is the clock: eviction looks at the oldest
+ * entry of one stream's Map after another; a key used since it was added or
+ * last passed, or one with messages in flight or inside a processing window,
+ * gets a second chance (moved to the end of its Map) instead. Touching a key
+ * is one lookup and one flag, and a key costs its state and its Map entry
+ * only: no recency links, no copy of the key or of its Map in the state.
  */
 
 /** How many producers' sequence numbers one key remembers besides the latest. */
@@ -38,24 +42,19 @@ export class KeyState {
   seq = 0;
   /** Further producers as flat pairs `[producer, seq, producer, seq, ...]`, only when a key has several. */
   otherProducers: Array<string | number> | undefined = undefined;
-  inflight = 0;
-  /** Oldest and newest in-flight deliveries of this key, in receive order. */
-  oldestInflight: InflightLink | undefined = undefined;
+  /**
+   * Newest in-flight delivery of this key; the others are linked before it
+   * in receive order (the oldest has no `previousOfKey`). Undefined: none in flight.
+   */
   newestInflight: InflightLink | undefined = undefined;
   processingWindows = 0;
   /** Allocated on the first locally known redelivery of this key; undefined otherwise. */
   pendingRedeliveries: PendingRedeliveries | undefined = undefined;
-  /** Neighbours in the table's recency list (older, newer). */
-  older: KeyState | undefined = undefined;
-  newer: KeyState | undefined = undefined;
-
-  constructor(
-    readonly keys: Map<string, KeyState>,
-    readonly key: string,
-  ) {}
+  /** Used since the eviction clock last passed it (or since it was added): spared once. */
+  usedAgain = false;
 
   get isBusy(): boolean {
-    return this.inflight > 0 || this.processingWindows > 0;
+    return this.newestInflight !== undefined || this.processingWindows > 0;
   }
 
   /**
@@ -101,9 +100,16 @@ export interface InflightLink {
 
 export class KeyTable {
   private count = 0;
-  /** Least and most recently active keys. */
-  private oldest: KeyState | undefined = undefined;
-  private newest: KeyState | undefined = undefined;
+  /** Every stream's lookup map, in creation order; the eviction clock goes round them. */
+  private readonly scopes: Array<Map<string, KeyState>> = [];
+  /**
+   * Where the clock stands in each scope: a live iterator over its keys, kept
+   * from one eviction to the next so that it never walks again over the
+   * entries removed behind it (a Map keeps them as holes until it rehashes).
+   */
+  private readonly positions: Array<Iterator<string> | undefined> = [];
+  /** The scope the eviction clock looks at next. */
+  private hand = 0;
   evictions = 0;
 
   constructor(readonly maxKeys: number) {}
@@ -114,68 +120,68 @@ export class KeyTable {
 
   /** A lookup map for one stream's keys; every map made here shares this table's bound. */
   createScope(): Map<string, KeyState> {
-    return new Map();
+    const scope = new Map<string, KeyState>();
+    this.scopes.push(scope);
+    this.positions.push(undefined);
+    return scope;
   }
 
-  /** Returns the state of `key` in `scope`, creating it, and marks it most recently active. */
+  /** Returns the state of `key` in `scope`, creating it, and marks it used. */
   touch(scope: Map<string, KeyState>, key: string): KeyState {
     const existing = scope.get(key);
     if (existing !== undefined) {
-      if (existing !== this.newest) this.moveToNewest(existing);
+      existing.usedAgain = true;
       return existing;
     }
     // Room is made before inserting, so the new key is never its own eviction candidate.
     if (this.count >= this.maxKeys) this.evict(this.maxKeys - 1, EVICTION_SCAN_LIMIT);
-    const created = new KeyState(scope, key);
+    const created = new KeyState();
     scope.set(key, created);
     this.count++;
-    this.append(created);
     return created;
   }
 
-  /** Full trim, used by the periodic sweep (bounded by the table size). */
+  /** Full trim, used by the periodic sweep: two rounds, the first may only clear second chances. */
   trim(): void {
-    if (this.count > this.maxKeys) this.evict(this.maxKeys, this.count);
+    if (this.count > this.maxKeys) this.evict(this.maxKeys, 2 * this.count);
   }
 
-  /** Busy keys met on the way are moved to the recent end, so later scans start at idle keys. */
+  /**
+   * Evicts until `targetSize` keys are left or `scanLimit` candidates were
+   * looked at; spared keys go to the end of their Map, so later scans start
+   * at keys not looked at yet.
+   */
   private evict(targetSize: number, scanLimit: number): void {
-    let scanned = 0;
-    while (this.count > targetSize && scanned < scanLimit) {
-      const candidate = this.oldest;
-      if (candidate === undefined) return;
-      scanned++;
-      if (candidate.isBusy) {
-        this.moveToNewest(candidate);
+    const scopes = this.scopes;
+    for (let scanned = 0; this.count > targetSize && scanned < scanLimit; scanned++) {
+      let index = -1;
+      for (let tried = 0; tried < scopes.length && index < 0; tried++) {
+        if ((scopes[this.hand] as Map<string, KeyState>).size > 0) index = this.hand;
+        this.hand = (this.hand + 1) % scopes.length;
+      }
+      if (index < 0) return;
+      const scope = scopes[index] as Map<string, KeyState>;
+      const key = this.nextKey(index, scope);
+      const candidate = scope.get(key) as KeyState;
+      scope.delete(key);
+      if (candidate.usedAgain || candidate.isBusy) {
+        candidate.usedAgain = false;
+        scope.set(key, candidate);
         continue;
       }
-      this.unlink(candidate);
-      candidate.keys.delete(candidate.key);
       this.count--;
       this.evictions++;
     }
   }
 
-  private moveToNewest(state: KeyState): void {
-    this.unlink(state);
-    this.append(state);
-  }
-
-  private append(state: KeyState): void {
-    const tail = this.newest;
-    state.older = tail;
-    state.newer = undefined;
-    if (tail === undefined) this.oldest = state;
-    else tail.newer = state;
-    this.newest = state;
-  }
-
-  private unlink(state: KeyState): void {
-    const { older, newer } = state;
-    if (older === undefined) this.oldest = newer;
-    else older.newer = newer;
-    if (newer === undefined) this.newest = older;
-    else newer.older = older;
-    state.older = state.newer = undefined;
+  /** The key under the clock in a non-empty scope; past the end, the clock starts over. */
+  private nextKey(index: number, scope: Map<string, KeyState>): string {
+    let next = this.positions[index]?.next();
+    if (next === undefined || next.done === true) {
+      const position = scope.keys();
+      this.positions[index] = position;
+      next = position.next();
+    }
+    return next.value as string;
   }
 }

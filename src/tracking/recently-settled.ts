@@ -6,8 +6,14 @@
  *
  * A batch costs one record: its messages share the entry (ledger, entry,
  * partition) and are delivered in batch-index order, so the highest index
- * settled tells which of them were delivered before. Bounded: beyond
- * `capacity` entries the oldest is forgotten first.
+ * settled tells which of them were delivered before.
+ *
+ * Bounded in two generations of `capacity / 2` entries each: a full current
+ * generation becomes the previous one, and the previous one is dropped whole.
+ * So the last `capacity / 2` to `capacity` entries settled are remembered,
+ * and the hot path never deletes from a Map (deleting the oldest entry of a
+ * large Map one by one leaves holes that cost a rehash every few thousand
+ * messages).
  */
 
 /** A message id's text cut into its entry and batch index (`(ledger,entry,partition,batchIndex)`, as pulsar-client and the WebSocket client write it). */
@@ -18,44 +24,57 @@ export interface EntryOfId {
 }
 
 export class RecentlySettled {
-  private readonly entries = new Map<string, number>();
+  private current = new Map<string, number>();
+  private previous = new Map<string, number>();
+  private readonly generationSize: number;
   /** Reused by every call: reading an id allocates only the entry string. */
   private readonly scratch: EntryOfId = { entry: '', batchIndex: -1 };
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number) {
+    this.generationSize = Math.max(1, Math.ceil(capacity / 2));
+  }
 
   get size(): number {
-    return this.entries.size;
+    return this.current.size + this.previous.size;
   }
 
   remember(messageId: string): void {
     if (this.capacity <= 0) return;
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
-    const entries = this.entries;
-    const known = entries.get(entry);
-    if (known !== undefined) {
-      if (batchIndex > known) entries.set(entry, batchIndex);
-      return;
+    // A batch entry keeps its highest index; anything else is simply (re)set.
+    if (batchIndex >= 0) {
+      const known = this.current.get(entry) ?? this.previous.get(entry);
+      if (known !== undefined && known >= batchIndex) return;
     }
-    if (entries.size >= this.capacity) entries.delete(entries.keys().next().value as string);
-    entries.set(entry, batchIndex);
+    if (this.current.size >= this.generationSize) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(entry, batchIndex);
   }
 
   /** Whether a delivery of `messageId` repeats one settled recently. */
   has(messageId: string): boolean {
-    if (this.entries.size === 0) return false;
+    if (this.current.size === 0) return false;
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
-    const known = this.entries.get(entry);
+    const known = this.current.get(entry) ?? this.previous.get(entry);
     return known !== undefined && batchIndex <= known;
   }
 }
 
+const NOT_IN_BATCH_SUFFIX = ',-1)';
 const OPEN_PAREN = 40;
 const CLOSE_PAREN = 41;
 const COMMA = 44;
 
 /** Cuts `(ledger,entry,partition,batchIndex)` into its entry and batch index; any other text is an entry of its own. */
 export function splitMessageId(messageId: string, into: EntryOfId = { entry: '', batchIndex: -1 }): EntryOfId {
+  // The common case, a message not in a batch: its whole id names its entry, nothing to cut.
+  if (messageId.endsWith(NOT_IN_BATCH_SUFFIX)) {
+    into.entry = messageId;
+    into.batchIndex = -1;
+    return into;
+  }
   const last = messageId.length - 1;
   const separator = messageId.lastIndexOf(',');
   if (

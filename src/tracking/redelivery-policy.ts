@@ -7,7 +7,7 @@
  */
 
 /** pulsar-client's default delay before a negatively acknowledged message is redelivered. */
-export const DEFAULT_NACK_REDELIVERY_DELAY_MS = 60_000;
+const DEFAULT_NACK_REDELIVERY_DELAY_MS = 60_000;
 
 /** A consumer's in-flight delivery as this policy sees it: linked in receive order. */
 export interface AckTimeoutLink<D> {

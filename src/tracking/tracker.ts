@@ -4,7 +4,7 @@
  * every method takes the current time from its caller, so tests drive it with
  * an injected clock.
  */
-import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink } from './key-table.js';
+import { KeyState, KeyTable, PendingRedeliveries, SEQ_BACKWARDS, SEQ_FORWARD, type InflightLink, type SequenceOrder } from './key-table.js';
 import { RecentlySettled } from './recently-settled.js';
 
 export type ViolationKind = 'reorder' | 'redelivery_reorder' | 'concurrent';
@@ -43,7 +43,7 @@ export class Stream {
   constructor(
     readonly topic: string,
     readonly subscription: string,
-    /** This stream's keys; the bound and recency order are shared across streams. */
+    /** This stream's keys; the bound and the eviction clock are shared across streams. */
     readonly keys: Map<string, KeyState>,
     recentSettledIds: number,
   ) {
@@ -110,6 +110,9 @@ export class Tracker {
   private readonly producers = new Map<string, string>();
   /** Deliveries in flight across all streams. */
   inflight = 0;
+  /** What the last `register` found: whether its message came before, and the in-flight delivery it replaced. */
+  redelivered = false;
+  superseded: Delivery | undefined = undefined;
   readonly maxInflightMessages: number;
 
   constructor(readonly options: TrackerOptions) {
@@ -148,45 +151,62 @@ export class Tracker {
   }
 
   /** Creates and registers a delivery; see `register`. */
-  deliver(stream: Stream, key: string | undefined, producer: string | undefined, seq: number, redeliveryCount: number, now: number): Delivery {
+  deliver(
+    stream: Stream,
+    key: string | undefined,
+    producer: string | undefined,
+    seq: number,
+    redeliveryCount: number,
+    now: number,
+  ): Delivery {
     return this.register(new Delivery(stream, key, now), producer, seq, redeliveryCount > 0);
-  }
-
-  /**
-   * What a delivery of `messageId` on `stream` repeats: the delivery still in
-   * flight with that id (which the new one supersedes), true when one was
-   * settled recently, false when it is new as far as this process knows.
-   */
-  seenBefore(stream: Stream, messageId: string): Delivery | boolean {
-    return stream.held.get(messageId) ?? stream.recentlySettled.has(messageId);
   }
 
   /**
    * Puts a delivery in flight and checks its order. `seq` is NaN and
    * `producer` undefined when the message carries no valid stamps.
-   * `redelivered`: the message came before (by its redelivery count or its
-   * id), so going backwards is `redelivery_reorder`.
+   * `countSaysRedelivered`: the broker's redelivery count is above zero.
+   *
+   * A delivery of a message id this stream holds in flight, or settled
+   * recently, is a redelivery whatever the count says: going backwards it is
+   * `redelivery_reorder`, and the delivery in flight with that id is settled
+   * here and left in `superseded` for the caller. A stamped message whose seq
+   * moves its key forward cannot repeat a message of that key, so only the
+   * others are looked up. The answer is in `redelivered` until the next call.
    */
-  register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, redelivered: boolean): D {
+  register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, countSaysRedelivered: boolean): D {
     const stream = delivery.stream;
     const key = delivery.key;
     let keyState: KeyState | undefined;
+    let order: SequenceOrder | undefined;
     if (key !== undefined) {
       keyState = this.keys.touch(stream.keys, key);
       if (producer !== undefined && seq === seq) {
         delivery.seq = seq;
-        const order = keyState.observeSequence(this.intern(producer), seq);
-        // A repeated or lower seq is a message coming again (or a genuine reorder):
-        // the rare path, where locally known redeliveries are consulted.
-        if (order !== SEQ_FORWARD) {
-          const expected = keyState.pendingRedeliveries !== undefined && this.consumeExpectedRedelivery(keyState, seq, delivery.receivedAt);
-          if (order === SEQ_BACKWARDS) delivery.violation = redelivered || expected ? 'redelivery_reorder' : 'reorder';
-        }
+        order = keyState.observeSequence(this.intern(producer), seq);
       }
+    }
+    let redelivered = countSaysRedelivered;
+    let superseded: Delivery | undefined;
+    const messageId = delivery.messageId;
+    if (messageId !== undefined && order !== SEQ_FORWARD) {
+      superseded = stream.held.get(messageId);
+      if (superseded !== undefined) {
+        this.settle(superseded);
+        redelivered = true;
+      } else if (!redelivered && stream.recentlySettled.has(messageId)) redelivered = true;
+    }
+    this.superseded = superseded;
+    this.redelivered = redelivered;
+    // A repeated or lower seq is a message coming again (or a genuine reorder):
+    // the rare path, where locally known redeliveries are consulted.
+    if (keyState !== undefined && order !== undefined && order !== SEQ_FORWARD) {
+      const expected = keyState.pendingRedeliveries !== undefined && this.consumeExpectedRedelivery(keyState, seq, delivery.receivedAt);
+      if (order === SEQ_BACKWARDS) delivery.violation = redelivered || expected ? 'redelivery_reorder' : 'reorder';
     }
     delivery.keyState = keyState;
     delivery.inflight = true;
-    if (delivery.messageId !== undefined) stream.held.set(delivery.messageId, delivery);
+    if (messageId !== undefined) stream.held.set(messageId, delivery);
 
     this.inflight++;
     stream.inflight++;
@@ -199,9 +219,8 @@ export class Tracker {
     stream.newest = delivery;
 
     if (keyState !== undefined) {
-      if (keyState.inflight++ === 0) stream.inflightKeys++;
       const keyTail = keyState.newestInflight as Delivery | undefined;
-      if (keyTail === undefined) keyState.oldestInflight = delivery;
+      if (keyTail === undefined) stream.inflightKeys++;
       else {
         keyTail.nextOfKey = delivery;
         delivery.previousOfKey = keyTail;
@@ -232,13 +251,12 @@ export class Tracker {
 
     const keyState = delivery.keyState;
     if (keyState !== undefined) {
-      if (--keyState.inflight === 0) stream.inflightKeys--;
       const { previousOfKey, nextOfKey } = delivery;
-      if (previousOfKey === undefined) keyState.oldestInflight = nextOfKey;
-      else previousOfKey.nextOfKey = nextOfKey;
+      if (previousOfKey !== undefined) previousOfKey.nextOfKey = nextOfKey;
       if (nextOfKey === undefined) keyState.newestInflight = previousOfKey;
       else nextOfKey.previousOfKey = previousOfKey;
       delivery.previousOfKey = delivery.nextOfKey = undefined;
+      if (keyState.newestInflight === undefined) stream.inflightKeys--;
     }
   }
 
@@ -302,7 +320,8 @@ export class Tracker {
   /**
    * Computes in-flight, stall and head-of-line figures. Cost is one pass over
    * the stalled prefix of each stream's in-flight list (deliveries are kept in
-   * receive order, so the stalled ones are exactly a prefix).
+   * receive order, so the stalled ones are exactly a prefix), plus the
+   * deliveries queued behind each stalled key's oldest one.
    */
   sweep(now: number): SweepResult {
     this.keys.trim();
@@ -321,9 +340,9 @@ export class Tracker {
           d.stallCounted = true;
           newStalls++;
         }
-        const keyState = d.keyState;
-        if (keyState !== undefined && keyState.oldestInflight === d) {
-          headOfLineBlocked += keyState.inflight - 1;
+        // The oldest in-flight delivery of its key holds back the key's later ones.
+        if (d.keyState !== undefined && d.previousOfKey === undefined) {
+          for (let behind = d.nextOfKey; behind !== undefined; behind = behind.nextOfKey) headOfLineBlocked++;
           if (stalledKeysListed < limit && d.key !== undefined) {
             stalledKeysListed++;
             candidates.push({ stream, key: d.key, ageMs: now - d.receivedAt });

@@ -60,8 +60,13 @@ export class WebSocketClient {
     this.config = config;
     ({ ws: this.baseUrl, http: this.httpBaseUrl } = normalizeServiceUrl(config.serviceUrl));
     this.logger = createLogger(config.log, config.logLevel ?? LogLevel.WARN);
-    this.operationTimeoutMs = positiveOr(config.operationTimeoutSeconds, WEBSOCKET_DEFAULTS.operationTimeoutSeconds, 'operationTimeoutSeconds') * 1000;
-    this.maxTextFrameSize = positiveOr(config.webSocketMaxTextFrameSize, WEBSOCKET_DEFAULTS.webSocketMaxTextFrameSize, 'webSocketMaxTextFrameSize');
+    this.operationTimeoutMs =
+      positiveOr(config.operationTimeoutSeconds, WEBSOCKET_DEFAULTS.operationTimeoutSeconds, 'operationTimeoutSeconds') * 1000;
+    this.maxTextFrameSize = positiveOr(
+      config.webSocketMaxTextFrameSize,
+      WEBSOCKET_DEFAULTS.webSocketMaxTextFrameSize,
+      'webSocketMaxTextFrameSize',
+    );
     this.tls = {
       ...(config.tlsTrustCertsFilePath ? { ca: readFileSync(config.tlsTrustCertsFilePath) } : {}),
       ...(config.tlsCertificateFilePath ? { cert: readFileSync(config.tlsCertificateFilePath) } : {}),
@@ -109,7 +114,8 @@ export class WebSocketClient {
         listener: config.listener,
         operationTimeoutMs: this.operationTimeoutMs,
         batchReceive: {
-          maxNumMessages: batchPolicy.maxNumMessages !== undefined && batchPolicy.maxNumMessages > 0 ? batchPolicy.maxNumMessages : receiverQueueSize,
+          maxNumMessages:
+            batchPolicy.maxNumMessages !== undefined && batchPolicy.maxNumMessages > 0 ? batchPolicy.maxNumMessages : receiverQueueSize,
           timeoutMs: batchPolicy.timeoutMs ?? WEBSOCKET_DEFAULTS.batchReceiveTimeoutMs,
         },
       },
@@ -147,17 +153,26 @@ export class WebSocketClient {
       (r) => this.readers.delete(r),
     );
     const params = new URLSearchParams();
-    params.set('receiverQueueSize', String(Math.min(positiveOr(config.receiverQueueSize, MAX_RECEIVER_QUEUE_SIZE, 'receiverQueueSize'), MAX_RECEIVER_QUEUE_SIZE)));
+    params.set(
+      'receiverQueueSize',
+      String(Math.min(positiveOr(config.receiverQueueSize, MAX_RECEIVER_QUEUE_SIZE, 'receiverQueueSize'), MAX_RECEIVER_QUEUE_SIZE)),
+    );
     if (config.readerName) params.set('readerName', config.readerName);
     const base = `reader/${topic.path}`;
-    const connection = this.connection(base, params, `reader ${topic.full}`, {
-      onOpen: () => undefined,
-      onMessage: (text) => reader.handleMessage(text),
-      onDisconnect: () => reader.handleDisconnect(),
-    }, () => {
-      params.set('messageId', reader.startPosition());
-      return `${this.baseUrl}/ws/v2/${base}?${params.toString()}`;
-    });
+    const connection = this.connection(
+      base,
+      params,
+      `reader ${topic.full}`,
+      {
+        onOpen: () => undefined,
+        onMessage: (text) => reader.handleMessage(text),
+        onDisconnect: () => reader.handleDisconnect(),
+      },
+      () => {
+        params.set('messageId', reader.startPosition());
+        return `${this.baseUrl}/ws/v2/${base}?${params.toString()}`;
+      },
+    );
     return openTracked(reader, connection, this.readers);
   }
 
@@ -171,7 +186,11 @@ export class WebSocketClient {
       signal: AbortSignal.timeout(this.operationTimeoutMs),
     });
     if (!response.ok) {
-      throw new ConnectionError(url, `Partition lookup for ${topic.full} failed with HTTP ${response.status}: ${await response.text()}`, response.status);
+      throw new ConnectionError(
+        url,
+        `Partition lookup for ${topic.full} failed with HTTP ${response.status}: ${await response.text()}`,
+        response.status,
+      );
     }
     const { partitions } = (await response.json()) as { partitions?: number };
     if (!partitions) return [topic.full];
@@ -232,7 +251,11 @@ export class WebSocketClient {
  * connecting too, so that client.close() also stops a first connect that is
  * retrying; a connect that fails for good leaves nothing tracked.
  */
-async function openTracked<E extends { attach(connection: Connection): void }>(endpoint: E, connection: Connection, tracked: Set<E>): Promise<E> {
+async function openTracked<E extends { attach(connection: Connection): void }>(
+  endpoint: E,
+  connection: Connection,
+  tracked: Set<E>,
+): Promise<E> {
   endpoint.attach(connection);
   tracked.add(endpoint);
   try {
@@ -290,17 +313,24 @@ function producerParams(config: WebSocketProducerConfig): { topic: ReturnType<ty
     properties: 'producer properties',
   });
   if (config.schema !== undefined && config.schema.schemaType !== 'Bytes' && config.schema.schemaType !== 'None') {
-    throw new NotSupportedByWebSocketError(`schema ${config.schema.schemaType}`, 'the WebSocket API sends raw bytes; encode the payload yourself');
+    throw new NotSupportedByWebSocketError(
+      `schema ${config.schema.schemaType}`,
+      'the WebSocket API sends raw bytes; encode the payload yourself',
+    );
   }
   if (config.accessMode !== undefined && config.accessMode !== 'Shared') {
     throw new NotSupportedByWebSocketError(`producer accessMode ${config.accessMode}`);
   }
   // Without batching no batch mixes keys, which is what key-based batching asks for: a pulsar-client config for Key_Shared works as it is.
   if (config.batchingType === 'KeyBasedBatching' && config.batchingEnabled === true) {
-    throw new NotSupportedByWebSocketError('KeyBasedBatching with batchingEnabled', 'leave batching off (the default): no batch then mixes keys');
+    throw new NotSupportedByWebSocketError(
+      'KeyBasedBatching with batchingEnabled',
+      'leave batching off (the default): no batch then mixes keys',
+    );
   }
   if (config.messageRoutingMode === 'CustomPartition') throw new NotSupportedByWebSocketError('messageRoutingMode CustomPartition');
-  if (config.hashingScheme === 'BoostHash') throw new NotSupportedByWebSocketError('hashingScheme BoostHash', 'use Murmur3_32Hash or JavaStringHash');
+  if (config.hashingScheme === 'BoostHash')
+    throw new NotSupportedByWebSocketError('hashingScheme BoostHash', 'use Murmur3_32Hash or JavaStringHash');
   const topic = parseTopicName(config.topic);
   const params = new URLSearchParams();
   if (config.producerName) params.set('producerName', config.producerName);
@@ -341,7 +371,10 @@ function consumerParams(config: WebSocketConsumerConfig): {
     throw new InvalidConfigurationError('subscribe needs a subscription name');
   }
   if (config.schema !== undefined && config.schema.schemaType !== 'Bytes' && config.schema.schemaType !== 'None') {
-    throw new NotSupportedByWebSocketError(`schema ${config.schema.schemaType}`, 'the WebSocket API delivers raw bytes; decode the payload yourself');
+    throw new NotSupportedByWebSocketError(
+      `schema ${config.schema.schemaType}`,
+      'the WebSocket API delivers raw bytes; decode the payload yourself',
+    );
   }
   const keyShared = config.keySharedPolicy;
   if (keyShared !== undefined) {
@@ -353,11 +386,16 @@ function consumerParams(config: WebSocketConsumerConfig): {
     }
   }
   if (config.deadLetterPolicy?.initialSubscriptionName !== undefined) {
-    throw new NotSupportedByWebSocketError('deadLetterPolicy.initialSubscriptionName', 'create the subscription on the dead-letter topic yourself');
+    throw new NotSupportedByWebSocketError(
+      'deadLetterPolicy.initialSubscriptionName',
+      'create the subscription on the dead-letter topic yourself',
+    );
   }
   const subscriptionType = SUBSCRIPTION_TYPES[config.subscriptionType ?? 'Exclusive'];
   if (subscriptionType === undefined) {
-    throw new InvalidConfigurationError(`Unknown subscriptionType ${config.subscriptionType}; use Exclusive, Shared, Failover or KeyShared`);
+    throw new InvalidConfigurationError(
+      `Unknown subscriptionType ${config.subscriptionType}; use Exclusive, Shared, Failover or KeyShared`,
+    );
   }
   const requested = positiveOr(config.receiverQueueSize, MAX_RECEIVER_QUEUE_SIZE, 'receiverQueueSize');
   const receiverQueueSize = Math.min(requested, MAX_RECEIVER_QUEUE_SIZE);
@@ -372,7 +410,9 @@ function consumerParams(config: WebSocketConsumerConfig): {
   params.set('pullMode', 'true');
   if (config.subscriptionInitialPosition !== undefined) {
     if (config.subscriptionInitialPosition !== 'Latest' && config.subscriptionInitialPosition !== 'Earliest') {
-      throw new InvalidConfigurationError(`Unknown subscriptionInitialPosition ${config.subscriptionInitialPosition}; use Latest or Earliest`);
+      throw new InvalidConfigurationError(
+        `Unknown subscriptionInitialPosition ${config.subscriptionInitialPosition}; use Latest or Earliest`,
+      );
     }
     params.set('subscriptionInitialPosition', config.subscriptionInitialPosition);
   }

@@ -134,17 +134,26 @@ export class WebSocketConsumer {
     const discarded = this.inbox.clear();
     this.outstandingPermits = 0;
     if (discarded > 0) {
-      this.logger.info(`consumer ${this.settings.topic}: discarded ${discarded} buffered messages on disconnect; the broker redelivers them`);
+      this.logger.info(
+        `consumer ${this.settings.topic}: discarded ${discarded} buffered messages on disconnect; the broker redelivers them`,
+      );
     }
     const request = this.unsubscribeRequest;
     this.unsubscribeRequest = undefined;
-    request?.reject(new UnsubscribeError(`Unsubscribe from ${this.settings.subscription} failed: the broker closed the session (${reason.message}). ` +
-      'Other consumers may still be connected to the subscription.', { cause: reason }));
+    request?.reject(
+      new UnsubscribeError(
+        `Unsubscribe from ${this.settings.subscription} failed: the broker closed the session (${reason.message}). ` +
+          'Other consumers may still be connected to the subscription.',
+        { cause: reason },
+      ),
+    );
     for (const listener of [...this.connectionLostListeners]) {
       try {
         listener(reason);
       } catch (error) {
-        this.logger.error(`consumer ${this.settings.topic}: a connection-lost listener threw: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.error(
+          `consumer ${this.settings.topic}: a connection-lost listener threw: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
   }
@@ -252,7 +261,10 @@ export class WebSocketConsumer {
     if (this.closed) throw new ClosedError(`Consumer for ${this.settings.topic}`);
     if (this.unsubscribeRequest !== undefined) throw new UnsubscribeError('unsubscribe() is already in progress');
     if (!this.connection.isConnected()) {
-      throw new ConnectionError('', `Cannot unsubscribe ${this.settings.subscription} while disconnected; retry when isConnected() is true`);
+      throw new ConnectionError(
+        '',
+        `Cannot unsubscribe ${this.settings.subscription} while disconnected; retry when isConnected() is true`,
+      );
     }
     // The API does not answer "unsubscribe"; the broker handles frames of a session
     // in order, so the answer to the next query proves the unsubscribe went through,

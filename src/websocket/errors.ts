@@ -25,8 +25,7 @@ export class NotSupportedByWebSocketError extends WebSocketClientError {
   readonly feature: string;
   constructor(feature: string, hint?: string) {
     super(
-      `${feature} is not supported over Pulsar's WebSocket API` +
-        (hint ? `: ${hint}` : '. Use the native pulsar-client for this feature.'),
+      `${feature} is not supported over Pulsar's WebSocket API${hint ? `: ${hint}` : '. Use the native pulsar-client for this feature.'}`,
     );
     this.feature = feature;
   }

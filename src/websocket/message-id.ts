@@ -103,7 +103,7 @@ export class WebSocketMessageId {
 export function toWebSocketMessageId(id: { serialize(): Buffer }): WebSocketMessageId {
   if (id instanceof WebSocketMessageId) return id;
   if (id === null || typeof id !== 'object' || typeof id.serialize !== 'function') {
-    throw new InvalidConfigurationError('Expected a MessageId (an object with serialize()), got ' + String(id));
+    throw new InvalidConfigurationError(`Expected a MessageId (an object with serialize()), got ${String(id)}`);
   }
   return WebSocketMessageId.deserialize(id.serialize());
 }

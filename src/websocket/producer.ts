@@ -159,7 +159,9 @@ export class WebSocketProducer {
     this.frameLimitSource = `the broker closed the connection with code 1009${closeReason ? `: ${closeReason}` : ''}`;
     this.pending.delete(refused.context);
     refused.reject(new MessageTooLargeError(this.settings.topic, refused.bytes, this.maxFrameBytes, this.frameLimitSource));
-    this.logger.warn(`producer ${this.settings.topic}: the broker refused a ${refused.bytes}-byte frame (limit ${this.maxFrameBytes}); that send failed and is not resent`);
+    this.logger.warn(
+      `producer ${this.settings.topic}: the broker refused a ${refused.bytes}-byte frame (limit ${this.maxFrameBytes}); that send failed and is not resent`,
+    );
     this.afterSettle();
   }
 
@@ -167,7 +169,10 @@ export class WebSocketProducer {
     if (this.closed) return Promise.reject(new ClosedError(`Producer for ${this.settings.topic}`));
     if (message?.sequenceId !== undefined) {
       return Promise.reject(
-        new NotSupportedByWebSocketError('ProducerMessage.sequenceId', 'the broker assigns sequence ids to WebSocket producers; remove sequenceId'),
+        new NotSupportedByWebSocketError(
+          'ProducerMessage.sequenceId',
+          'the broker assigns sequence ids to WebSocket producers; remove sequenceId',
+        ),
       );
     }
     let frame: string;
@@ -326,7 +331,8 @@ export class WebSocketProducer {
       this.blocked.shift()!.reject(new SendTimeoutError(this.settings.topic, this.settings.sendTimeoutMs));
       expired++;
     }
-    if (expired > 0) this.logger.warn(`producer ${this.settings.topic}: ${expired} sends timed out after ${this.settings.sendTimeoutMs} ms`);
+    if (expired > 0)
+      this.logger.warn(`producer ${this.settings.topic}: ${expired} sends timed out after ${this.settings.sendTimeoutMs} ms`);
     this.afterSettle();
     const nextDeadline = Math.min(this.pending.values().next().value?.deadline ?? Infinity, this.blocked[0]?.deadline ?? Infinity);
     this.armTimeout(nextDeadline);

@@ -5,8 +5,18 @@
  * fails there. (In the repository's own typecheck, `pulsar-client` resolves
  * to test/compat/pulsar-client-fallback.d.ts.)
  */
-import type { Client, Consumer, ConsumerConfig, Message, MessageId, Producer, ProducerMessage, Reader, SubscriptionType } from 'pulsar-client';
-import { Keyscope } from '../../src/index.js';
+import type {
+  Client,
+  Consumer,
+  ConsumerConfig,
+  Message,
+  MessageId,
+  Producer,
+  ProducerMessage,
+  Reader,
+  SubscriptionType,
+} from 'pulsar-client';
+import type { Keyscope } from '../../src/index.js';
 
 export async function realClientThroughWrappers(keyscope: Keyscope, realClient: Client, realReader: Reader): Promise<void> {
   // The instrumented client keeps the client's own type.

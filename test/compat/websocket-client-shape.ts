@@ -2,13 +2,21 @@
  * Type-level check: the WebSocket client's objects go through the wrappers
  * and come back with their own types.
  */
-import { Keyscope } from '../../src/index.js';
-import { WebSocketClient, WebSocketMessageId, type WebSocketConsumer, type WebSocketProducer, type WebSocketReader } from '../../src/websocket/index.js';
+import type { Keyscope } from '../../src/index.js';
+import {
+  type WebSocketClient,
+  WebSocketMessageId,
+  type WebSocketConsumer,
+  type WebSocketProducer,
+  type WebSocketReader,
+} from '../../src/websocket/index.js';
 
 export async function websocketClientThroughWrappers(keyscope: Keyscope, client: WebSocketClient): Promise<void> {
   const instrumented: WebSocketClient = keyscope.instrumentClient(client);
   const producer: WebSocketProducer = keyscope.instrumentProducer(await client.createProducer({ topic: 't' }));
-  const consumer: WebSocketConsumer = keyscope.instrumentConsumer(await client.subscribe({ topic: 't', subscription: 's' }), { subscription: 's' });
+  const consumer: WebSocketConsumer = keyscope.instrumentConsumer(await client.subscribe({ topic: 't', subscription: 's' }), {
+    subscription: 's',
+  });
   const message = await consumer.receive();
   await keyscope.process(message, () => consumer.acknowledge(message));
   await producer.send({ data: Buffer.from('x') });

@@ -219,7 +219,9 @@ async function startShortForPrometheus(): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!(await reachable(`${SHORT_FOR_PROMETHEUS}/-/ready`))) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`the short-for: Prometheus on :${SHORT_FOR_PROMETHEUS_PORT} did not start (set KEYSCOPE_SHORT_FOR_PROMETHEUS_PORT if the port is taken):\n${shortFor.log}`);
+      throw new Error(
+        `the short-for: Prometheus on :${SHORT_FOR_PROMETHEUS_PORT} did not start (set KEYSCOPE_SHORT_FOR_PROMETHEUS_PORT if the port is taken):\n${shortFor.log}`,
+      );
     }
     await sleep(250);
   }
@@ -306,7 +308,12 @@ function consumeLoop(consumer: WebSocketConsumer, handle: (message: WebSocketMes
 /** Sends `total` messages spread over `seconds`, keys chosen by `keyOf(i)`. */
 async function produce(
   producer: WebSocketProducer,
-  options: { seconds: number; total: number; keyOf: (i: number) => string; extra?: (i: number) => Partial<Parameters<WebSocketProducer['send']>[0]> },
+  options: {
+    seconds: number;
+    total: number;
+    keyOf: (i: number) => string;
+    extra?: (i: number) => Partial<Parameters<WebSocketProducer['send']>[0]>;
+  },
 ): Promise<void> {
   const started = Date.now();
   const pending: Promise<unknown>[] = [];
@@ -315,9 +322,10 @@ async function produce(
     const wait = due - Date.now();
     if (wait > 0) await sleep(wait);
     pending.push(
-      producer
-        .send({ data: Buffer.from(`message ${i}`), partitionKey: options.keyOf(i), ...options.extra?.(i) })
-        .then(() => count('sent'), () => count('send failed')),
+      producer.send({ data: Buffer.from(`message ${i}`), partitionKey: options.keyOf(i), ...options.extra?.(i) }).then(
+        () => count('sent'),
+        () => count('send failed'),
+      ),
     );
     if (pending.length >= 50) await Promise.all(pending.splice(0));
   }
@@ -367,7 +375,11 @@ async function startApp(): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => {
     work.server.once('error', (error) =>
-      reject(new Error(`cannot serve metrics on 127.0.0.1:${APP_METRICS_PORT} (${String(error)}); stop whatever uses it (npm run demo?) or set APP_METRICS_PORT`)),
+      reject(
+        new Error(
+          `cannot serve metrics on 127.0.0.1:${APP_METRICS_PORT} (${String(error)}); stop whatever uses it (npm run demo?) or set APP_METRICS_PORT`,
+        ),
+      ),
     );
     work.server.listen(APP_METRICS_PORT, '127.0.0.1', resolve);
   });
@@ -429,7 +441,10 @@ async function cleanRun(): Promise<void> {
           partitionKey: `hostile-${i}`,
           properties: { traceparent: 'not-a-trace-context', 'keyscope-seq': 'NaN', 'keyscope-producer': 'x' },
         })
-        .then(() => count('hostile sent'), () => count('hostile failed'));
+        .then(
+          () => count('hostile sent'),
+          () => count('hostile failed'),
+        );
       await sleep(3_000);
     }
   })();
@@ -502,7 +517,10 @@ async function stallRun(): Promise<void> {
         await consumer.acknowledge(message);
         count('stall acked');
       });
-      keyQueues.set(key, next.catch(() => {}));
+      keyQueues.set(
+        key,
+        next.catch(() => {}),
+      );
     }),
   );
   const producer = await createProducer(topics.stall);
@@ -568,7 +586,8 @@ describe('dashboards and alert rules on real data', () => {
     if (!(await reachable(`${PULSAR_HTTP}/admin/v2/clusters`))) missing.push(`the Pulsar broker (${PULSAR_HTTP})`);
     if (!(await reachable(COLLECTOR_HEALTH))) missing.push(`the OpenTelemetry Collector (${COLLECTOR_HEALTH})`);
     if (!(await reachable(`http://${AUDIT_METRICS}/metrics`))) missing.push(`keyscope audit (http://${AUDIT_METRICS})`);
-    if (!(await reachable(`http://${BROKER_EXPORTER_METRICS}/metrics`))) missing.push(`keyscope broker-exporter (http://${BROKER_EXPORTER_METRICS})`);
+    if (!(await reachable(`http://${BROKER_EXPORTER_METRICS}/metrics`)))
+      missing.push(`keyscope broker-exporter (http://${BROKER_EXPORTER_METRICS})`);
     if (missing.length > 0) throw new Error(`not running: ${missing.join(', ')}. Start the native stack first: npm run stack:up`);
 
     const rules = await prometheus<{ groups: { rules: { name: string }[] }[] }>('/api/v1/rules', {});
@@ -678,8 +697,7 @@ describe('dashboards and alert rules on real data', () => {
             step: '5',
           });
       const points = data.result.reduce(
-        (sum, series) =>
-          sum + (series.values ?? (series.value ? [series.value] : [])).filter(([, value]) => value !== 'NaN').length,
+        (sum, series) => sum + (series.values ?? (series.value ? [series.value] : [])).filter(([, value]) => value !== 'NaN').length,
         0,
       );
       results.push({ file: query.file, panel: query.panelTitle, refId: query.refId, series: data.result.length, points });
@@ -709,7 +727,12 @@ describe('dashboards and alert rules on real data', () => {
     await recordAlerts();
     const alertTable = [...seenAlerts.values()]
       .filter((alert) => ourTopics.includes(alert.topic))
-      .map((alert) => ({ alert: alert.alertname, topic: alert.topic.replace(/.*\//, ''), subscription: alert.subscription, states: [...alert.states].join(',') }));
+      .map((alert) => ({
+        alert: alert.alertname,
+        topic: alert.topic.replace(/.*\//, ''),
+        subscription: alert.subscription,
+        states: [...alert.states].join(','),
+      }));
     console.log('alerts seen for this run (pending = expression true, waiting for `for:`):');
     console.table(alertTable);
     const firedTable = [...firedWithShortFor]
@@ -724,16 +747,26 @@ describe('dashboards and alert rules on real data', () => {
     await alertPoller;
 
     const empty = results.filter((result) => result.points === 0);
-    expect(empty.map((result) => `${result.file}: ${result.panel} (${result.refId})`), 'panel queries without data').toEqual([]);
+    expect(
+      empty.map((result) => `${result.file}: ${result.panel} (${result.refId})`),
+      'panel queries without data',
+    ).toEqual([]);
     expect(traceIds.length, 'exemplars with a trace_id on the end-to-end histogram').toBeGreaterThan(0);
-    expect(traceIds.every((id) => /^[0-9a-f]{32}$/.test(id ?? '')), 'exemplar trace ids').toBe(true);
+    expect(
+      traceIds.every((id) => /^[0-9a-f]{32}$/.test(id ?? '')),
+      'exemplar trace ids',
+    ).toBe(true);
     expect(
       linkedTraces.some((trace) => trace.services.includes(SERVICE_NAME)),
       'an exemplar trace id opens a trace of this run in Jaeger',
     ).toBe(true);
 
     // The bad runs fire what they should ...
-    expect(alertsFor(topics.shared).filter((a) => a.alertname === 'KeyscopeOrderingViolation').map((a) => a.subscription)).toContain('shared');
+    expect(
+      alertsFor(topics.shared)
+        .filter((a) => a.alertname === 'KeyscopeOrderingViolation')
+        .map((a) => a.subscription),
+    ).toContain('shared');
     for (const [alertname, topic] of shouldFire) {
       expect(hasAlert(alertname, topic), `${alertname} on ${topic}`).toBe(true);
     }
@@ -795,17 +828,25 @@ describe('dashboards and alert rules on real data', () => {
     // may go pending for a moment on any busy topic; their `for:` of 5 and
     // 10 minutes is what keeps them quiet, so they are not asserted here.)
     expect(
-      alertsFor(topics.clean).filter((alert) => alert.alertname.startsWith('Keyscope') || alert.alertname === 'PulsarSubscriptionBlockedOnUnacked'),
+      alertsFor(topics.clean).filter(
+        (alert) => alert.alertname.startsWith('Keyscope') || alert.alertname === 'PulsarSubscriptionBlockedOnUnacked',
+      ),
       'violation, stall and blocking alerts for the clean Key_Shared run',
     ).toEqual([]);
     expect(
-      [...firedWithShortFor].filter((id) => id.split('|')[1] === topics.clean && (id.startsWith('Keyscope') || id.startsWith('PulsarSubscriptionBlockedOnUnacked'))),
+      [...firedWithShortFor].filter(
+        (id) => id.split('|')[1] === topics.clean && (id.startsWith('Keyscope') || id.startsWith('PulsarSubscriptionBlockedOnUnacked')),
+      ),
       'violation, stall and blocking alerts firing for the clean run with short for:',
     ).toEqual([]);
     // Across consumers: the auditor saw the Shared run's split brain, and no
     // exclusivity violation on the clean Key_Shared run.
-    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'shared'), 'KeyscopeCrossConsumerExclusivity for subscription shared').toBe(true);
-    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'clean'), 'KeyscopeCrossConsumerExclusivity for subscription clean').toBe(false);
+    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'shared'), 'KeyscopeCrossConsumerExclusivity for subscription shared').toBe(
+      true,
+    );
+    expect(hasAlert('KeyscopeCrossConsumerExclusivity', '', 'clean'), 'KeyscopeCrossConsumerExclusivity for subscription clean').toBe(
+      false,
+    );
     const cleanViolations = await prometheus<{ result: PromSeries[] }>('/api/v1/query', {
       query: `sum(keyscope_ordering_violations_total{topic="${topics.clean}"})`,
     });

@@ -60,7 +60,7 @@ function javaEvents<E extends JavaEvent['event']>(event: E): Extract<JavaEvent, 
 }
 
 function traceIdOf(properties: Record<string, string>): string {
-  const traceparent = properties['traceparent'];
+  const traceparent = properties.traceparent;
   if (traceparent === undefined) throw new Error(`no traceparent among ${JSON.stringify(properties)}`);
   return traceparent.split('-')[1] ?? '';
 }
@@ -80,7 +80,9 @@ async function spansOfTrace(traceId: string, wanted: Record<string, (span: OtlpS
   }, TELEMETRY_DEADLINE_MS);
   if (found === undefined) {
     const seen = last.map((span) => `${span.service}: ${span.name} (kind ${span.kind})`).join('; ');
-    throw new Error(`trace ${traceId} lacks ${Object.keys(wanted).join(', ')} after ${TELEMETRY_DEADLINE_MS} ms; Jaeger has: ${seen || 'nothing'}`);
+    throw new Error(
+      `trace ${traceId} lacks ${Object.keys(wanted).join(', ')} after ${TELEMETRY_DEADLINE_MS} ms; Jaeger has: ${seen || 'nothing'}`,
+    );
   }
   return found;
 }
@@ -88,16 +90,25 @@ async function spansOfTrace(traceId: string, wanted: Record<string, (span: OtlpS
 /** The receive span one service recorded for the message with this id (its own trace). */
 async function receiveSpanOf(service: string, messageId: string): Promise<OtlpSpan> {
   const span = await pollUntil(async () => {
-    const traces = await searchTraces(target.jaegerUrl, { service, operation: `receive ${TOPIC}`, tags: { 'messaging.message.id': messageId }, limit: 5 });
+    const traces = await searchTraces(target.jaegerUrl, {
+      service,
+      operation: `receive ${TOPIC}`,
+      tags: { 'messaging.message.id': messageId },
+      limit: 5,
+    });
     const traceId = traces[0]?.traceID;
     if (traceId === undefined) return undefined;
-    return (await getOtlpTrace(target.jaegerUrl, traceId)).find((s) => s.name === `receive ${TOPIC}` && s.attributes['messaging.message.id'] === messageId);
+    return (await getOtlpTrace(target.jaegerUrl, traceId)).find(
+      (s) => s.name === `receive ${TOPIC}` && s.attributes['messaging.message.id'] === messageId,
+    );
   }, TELEMETRY_DEADLINE_MS);
-  if (span === undefined) throw new Error(`${service} recorded no receive span for message ${messageId} within ${TELEMETRY_DEADLINE_MS} ms`);
+  if (span === undefined)
+    throw new Error(`${service} recorded no receive span for message ${messageId} within ${TELEMETRY_DEADLINE_MS} ms`);
   return span;
 }
 
-const byService = (service: string, name: string, kind: number) => (span: OtlpSpan) => span.service === service && span.name === name && span.kind === kind;
+const byService = (service: string, name: string, kind: number) => (span: OtlpSpan) =>
+  span.service === service && span.name === name && span.kind === kind;
 
 async function receiveAllOf(consumer: WebSocketConsumer, into: WebSocketMessage[], count: number, deadline: number): Promise<void> {
   while (into.length < count && Date.now() < deadline) {
@@ -117,7 +128,12 @@ beforeAll(async () => {
     throw new Error(`the native stack is not running (${missing.join(', ')} not reachable): run npm run stack:up first`);
   }
   const runtime = await prepareJava(150_000);
-  telemetry = await startTelemetry({ serviceName: NODE_SERVICE, otlpEndpoint: target.otlpHttpUrl, metricsHost: '127.0.0.1', metricsPort: 0 });
+  telemetry = await startTelemetry({
+    serviceName: NODE_SERVICE,
+    otlpEndpoint: target.otlpHttpUrl,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+  });
   keyscope = new Keyscope({ registry: telemetry.registry, receiveSpans: true, unstampedOrdering: { sequenceProperty: 'interop-index' } });
   client = keyscope.instrumentClient(new WebSocketClient({ serviceUrl: target.pulsarUrl }));
   consumers.push(
@@ -181,7 +197,12 @@ describe('keyscope next to the OpenTelemetry Java agent', () => {
     expect(formatted(nodeListened)).toEqual(everyId);
     expect(formatted(nodeReceived)).toEqual(everyId);
     for (const via of ['listener', 'receive'] as const) {
-      expect(javaEvents('received').filter((e) => e.via === via).map((e) => e.messageId).sort()).toEqual(everyId);
+      expect(
+        javaEvents('received')
+          .filter((e) => e.via === via)
+          .map((e) => e.messageId)
+          .sort(),
+      ).toEqual(everyId);
     }
   });
 
@@ -274,9 +295,9 @@ describe('keyscope next to the OpenTelemetry Java agent', () => {
     const pick = (samples: PromSample[], operation: keyof typeof series, service: string) =>
       samples.filter(
         (s) =>
-          s.metric['service_name'] === service &&
-          s.metric['messaging_operation_type'] === operation &&
-          s.metric['messaging_destination_subscription_name'] === series[operation][service as keyof (typeof series)[typeof operation]],
+          s.metric.service_name === service &&
+          s.metric.messaging_operation_type === operation &&
+          s.metric.messaging_destination_subscription_name === series[operation][service as keyof (typeof series)[typeof operation]],
       );
     const total = (samples: PromSample[]) => samples.reduce((sum, s) => sum + s.value, 0);
     // Complete once every message is counted (the agent's send spans are fewer: see the README).
@@ -285,18 +306,31 @@ describe('keyscope next to the OpenTelemetry Java agent', () => {
       const complete =
         total(pick(current, 'send', NODE_SERVICE)) === FROM_NODE &&
         pick(current, 'send', JAVA_SERVICE).length === 1 &&
-        [NODE_SERVICE, JAVA_SERVICE].every((service) => total(pick(current, 'process', service)) === ALL && total(pick(current, 'receive', service)) === ALL);
+        [NODE_SERVICE, JAVA_SERVICE].every(
+          (service) => total(pick(current, 'process', service)) === ALL && total(pick(current, 'receive', service)) === ALL,
+        );
       return complete ? current : undefined;
     }, TELEMETRY_DEADLINE_MS);
     expect(samples, `span metrics for ${TOPIC} incomplete after ${TELEMETRY_DEADLINE_MS} ms`).toBeDefined();
     // Labels naming the emitter (service and its resource, scrape target) or the subscription differ by design; all others agree.
-    const own = new Set(['service_name', 'service_namespace', 'deployment_environment_name', 'instance', 'job', 'messaging_destination_subscription_name']);
+    const own = new Set([
+      'service_name',
+      'service_namespace',
+      'deployment_environment_name',
+      'instance',
+      'job',
+      'messaging_destination_subscription_name',
+    ]);
     const shape = (sample: PromSample) => Object.fromEntries(Object.entries(sample.metric).filter(([key]) => !own.has(key)));
     for (const operation of ['send', 'process', 'receive'] as const) {
       const nodeShapes = pick(samples!, operation, NODE_SERVICE).map(shape);
       expect(nodeShapes).toHaveLength(1);
       expect(pick(samples!, operation, JAVA_SERVICE).map(shape)).toEqual(nodeShapes);
-      expect(nodeShapes[0]).toMatchObject({ messaging_system: 'pulsar', span_name: `${operation} ${TOPIC}`, status_code: 'STATUS_CODE_UNSET' });
+      expect(nodeShapes[0]).toMatchObject({
+        messaging_system: 'pulsar',
+        span_name: `${operation} ${TOPIC}`,
+        status_code: 'STATUS_CODE_UNSET',
+      });
     }
   });
 
@@ -305,7 +339,9 @@ describe('keyscope next to the OpenTelemetry Java agent', () => {
     for (const subscription of [SUBSCRIPTIONS.nodeListener, SUBSCRIPTIONS.nodeReceive]) {
       expect(await metricValue(telemetry!.registry, 'keyscope_unstamped_messages_total', labels(subscription))).toBe(FROM_JAVA);
       expect(await metricValue(telemetry!.registry, 'keyscope_messages_received_total', labels(subscription))).toBe(ALL);
-      expect(await metricValue(telemetry!.registry, 'keyscope_ordering_violations_total', { ...labels(subscription), kind: 'reorder' })).toBe(0);
+      expect(
+        await metricValue(telemetry!.registry, 'keyscope_ordering_violations_total', { ...labels(subscription), kind: 'reorder' }),
+      ).toBe(0);
     }
   });
 });

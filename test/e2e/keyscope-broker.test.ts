@@ -135,7 +135,9 @@ describe('keyscope through the real broker', () => {
       ),
     );
     const producer = await client.createProducer({ topic });
-    await Promise.all(Array.from({ length: 100 }, (_, i) => producer.send({ data: Buffer.from(String(i)), partitionKey: 'hot-subscriber' })));
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => producer.send({ data: Buffer.from(String(i)), partitionKey: 'hot-subscriber' })),
+    );
     await waitFor(() => processed >= 100, 30_000, 'all Shared messages processed');
     expect(await metricValue('keyscope_ordering_violations_total', { topic, subscription, kind: 'concurrent' })).toBeGreaterThan(0);
     await producer.close();

@@ -57,7 +57,8 @@ async function startCollector(ports: typeof PORTS, baselinePercent: number): Pro
       OTELCOL_PROMETHEUS_ENDPOINT: `127.0.0.1:${ports.prometheus}`,
       OTELCOL_TELEMETRY_PORT: String(ports.telemetry),
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
-      OTELCOL_JAEGER_ENDPOINT: `127.0.0.1:${process.env['JAEGER_OTLP_GRPC_PORT'] ?? '14317'}`,
+      OTELCOL_JAEGER_ENDPOINT: `127.0.0.1:${process.env.JAEGER_OTLP_GRPC_PORT ?? '14317'}`,
+      OTELCOL_AUDIT_ENDPOINT: `http://127.0.0.1:${process.env.KEYSCOPE_AUDIT_OTLP_PORT ?? '4319'}`,
       OTELCOL_DECISION_WAIT: `${DECISION_WAIT_S}s`,
       OTELCOL_SLOW_TRACE_MS: String(SLOW_TRACE_MS),
       OTELCOL_BASELINE_SAMPLING_PERCENT: String(baselinePercent),
@@ -70,11 +71,15 @@ async function startCollector(ports: typeof PORTS, baselinePercent: number): Pro
   };
   child.stdout?.on('data', keepLog);
   child.stderr?.on('data', keepLog);
-  const healthy = await pollUntil(async () => {
-    if (child.exitCode !== null) throw new Error(`the collector exited: ${log}`);
-    const response = await fetch(`http://127.0.0.1:${ports.health}/`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
-    return response?.ok === true ? true : undefined;
-  }, 30_000, 250);
+  const healthy = await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the collector exited: ${log}`);
+      const response = await fetch(`http://127.0.0.1:${ports.health}/`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+      return response?.ok === true ? true : undefined;
+    },
+    30_000,
+    250,
+  );
   if (healthy === undefined) {
     child.kill('SIGTERM');
     throw new Error(`the tail-sampling collector did not become healthy within 30 s:\n${log}`);
@@ -85,7 +90,12 @@ async function startCollector(ports: typeof PORTS, baselinePercent: number): Pro
 function tracerProvider(serviceName: string, ports: typeof PORTS): TracerProvider {
   return new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces` }), scheduledDelayMillis: 200 })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces` }),
+        scheduledDelayMillis: 200,
+      }),
+    ],
   });
 }
 
@@ -158,7 +168,11 @@ describe('the baseline of the tail-sampling collector config', () => {
     const ids: string[] = [];
     const now = Date.now();
     for (let index = 0; index < BASELINE_TRACES; index++) {
-      const span = tracer.startSpan('send ordinary-topic', { kind: SpanKind.PRODUCER, startTime: now - 2, attributes: { 'messaging.system': 'pulsar' } });
+      const span = tracer.startSpan('send ordinary-topic', {
+        kind: SpanKind.PRODUCER,
+        startTime: now - 2,
+        attributes: { 'messaging.system': 'pulsar' },
+      });
       span.end(now);
       ids.push(span.spanContext().traceId);
     }

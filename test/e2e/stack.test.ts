@@ -38,7 +38,7 @@ const consumers: WebSocketConsumer[] = [];
 let producer: WebSocketProducer | undefined;
 const acked = new Set<string>();
 
-async function valueOf(query: string): Promise<number | undefined> {
+async function promValue(query: string): Promise<number | undefined> {
   const samples = await promQuery(target.prometheusUrl, query);
   return samples.length === 1 ? samples[0]?.value : undefined;
 }
@@ -47,7 +47,7 @@ async function valueOf(query: string): Promise<number | undefined> {
 async function waitForValue(query: string, expected: number): Promise<number | undefined> {
   let last: number | undefined;
   await pollUntil(async () => {
-    last = await valueOf(query);
+    last = await promValue(query);
     return last === expected ? true : undefined;
   }, TELEMETRY_DEADLINE_MS);
   return last;
@@ -154,7 +154,7 @@ describe('the observability stack', () => {
     expect(await waitForValue(`sum(keyscope_messages_received_total{${stream}})`, MESSAGES)).toBe(MESSAGES);
     expect(await waitForValue(`sum(keyscope_messages_acked_total{${stream}})`, MESSAGES)).toBe(MESSAGES);
     expect(await waitForValue(`sum(keyscope_end_to_end_seconds_count{${stream}})`, MESSAGES)).toBe(MESSAGES);
-    expect(await valueOf(`sum(keyscope_ordering_violations_total{${stream}}) or vector(0)`)).toBe(0);
+    expect(await promValue(`sum(keyscope_ordering_violations_total{${stream}}) or vector(0)`)).toBe(0);
   });
 
   it("has the collector's span metrics, with exemplars that lead to traces in Jaeger", async () => {
@@ -176,7 +176,7 @@ describe('the observability stack', () => {
       });
       const response = await fetch(`${target.prometheusUrl}/api/v1/query_exemplars?${params}`, { signal: AbortSignal.timeout(5_000) });
       const body = (await response.json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
-      return body.data.flatMap((series) => series.exemplars).find((exemplar) => exemplar.labels['trace_id'] !== undefined)?.labels['trace_id'];
+      return body.data.flatMap((series) => series.exemplars).find((exemplar) => exemplar.labels.trace_id !== undefined)?.labels.trace_id;
     }, TELEMETRY_DEADLINE_MS);
     expect(traceId, 'no span-metrics exemplar with a trace_id in Prometheus').toMatch(/^[0-9a-f]{32}$/);
     const trace = await getTrace(target.jaegerUrl, traceId!);

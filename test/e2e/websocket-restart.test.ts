@@ -61,12 +61,10 @@ describe('broker restart mid-stream', () => {
       while (sending) {
         const payload = `m-${sequence++}`;
         if (!producer.isConnected()) issuedWhileDown++;
-        const send = producer
-          .send({ data: Buffer.from(payload), partitionKey: `k-${sequence % 37}` })
-          .then(
-            () => void resolved.add(payload),
-            (error: Error) => void rejected.set(payload, error.name),
-          );
+        const send = producer.send({ data: Buffer.from(payload), partitionKey: `k-${sequence % 37}` }).then(
+          () => void resolved.add(payload),
+          (error: Error) => void rejected.set(payload, error.name),
+        );
         const tracked = send.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
         // About 200 messages per second; while the broker is down, sends queue up to

@@ -112,7 +112,10 @@ describe('WebSocketClient against a real broker', () => {
     for (const [key, list] of byKey) {
       list.sort((a, b) => a.receivedAt - b.receivedAt);
       // publish order within the key
-      expect(list.map((d) => d.seq), key).toEqual(Array.from({ length: perKey }, (_, i) => i));
+      expect(
+        list.map((d) => d.seq),
+        key,
+      ).toEqual(Array.from({ length: perKey }, (_, i) => i));
       // one consumer at a time: a different consumer only starts after the previous one acked
       for (let i = 1; i < list.length; i++) {
         const previous = list[i - 1]!;
@@ -121,7 +124,10 @@ describe('WebSocketClient against a real broker', () => {
       }
     }
     const perConsumer = [0, 1, 2].map((c) => deliveries.filter((d) => d.consumer === c).length);
-    expect(perConsumer.every((n) => n > 0), `all three consumers got keys: ${perConsumer}`).toBe(true);
+    expect(
+      perConsumer.every((n) => n > 0),
+      `all three consumers got keys: ${perConsumer}`,
+    ).toBe(true);
     await producer.close();
     await Promise.all(consumers.map((c) => c.close()));
   });
@@ -276,7 +282,9 @@ describe('WebSocketClient against a real broker', () => {
   });
 
   it('refuses a topic in a namespace that does not exist with a 404 ConnectionError', async () => {
-    const error = await client.createProducer({ topic: `persistent://public/${uniqueName('no-such-namespace')}/t` }).catch((e: unknown) => e);
+    const error = await client
+      .createProducer({ topic: `persistent://public/${uniqueName('no-such-namespace')}/t` })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).status).toBe(404);
     expect((error as Error).message).toMatch(/Namespace not found/);
@@ -317,7 +325,11 @@ describe('WebSocketClient against a real broker', () => {
 
   it('keeps a connection whose keep-alive pings the broker answers', async () => {
     const warnings: string[] = [];
-    const pinging = newClient({ keepAliveIntervalMs: 100, logLevel: 2, log: (_level, _file, _line, message) => void warnings.push(message) });
+    const pinging = newClient({
+      keepAliveIntervalMs: 100,
+      logLevel: 2,
+      log: (_level, _file, _line, message) => void warnings.push(message),
+    });
     const producer = await pinging.createProducer({ topic: uniqueTopic('keepalive') });
     await sleep(1000); // ten pings; a missing pong drops the connection with a warning
     expect(warnings).toEqual([]);

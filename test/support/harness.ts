@@ -58,7 +58,11 @@ export async function metricValue(
 }
 
 /** Count of a histogram series (its `_count` sample). */
-export async function histogramCount(registry: Registry<RegistryContentType>, name: string, labels: Record<string, string>): Promise<number | undefined> {
+export async function histogramCount(
+  registry: Registry<RegistryContentType>,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
   const metric = registry.getSingleMetric(name);
   if (metric === undefined) throw new Error(`metric ${name} is not registered`);
   const data = await metric.get();

@@ -23,7 +23,9 @@ describe('every consumer entry point settles what it delivered', () => {
     await consumer.acknowledgeCumulativeId((batch[3] as FakeMessage).getMessageId());
     h.keyscope.sweep();
     expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(0);
-    const cumulative = h.tracing.byName('process t').filter((s) => s.events.some((e) => e.attributes?.['messaging.operation.name'] === 'ack_cumulative'));
+    const cumulative = h.tracing
+      .byName('process t')
+      .filter((s) => s.events.some((e) => e.attributes?.['messaging.operation.name'] === 'ack_cumulative'));
     expect(cumulative).toHaveLength(4);
   });
 

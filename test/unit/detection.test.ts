@@ -36,7 +36,9 @@ describe('zero false positives', () => {
     expect(await metricValue(h.registry, 'keyscope_messages_acked_total', labels)).toBe(200);
     expect(await metricValue(h.registry, 'keyscope_stalls_total', labels)).toBe(0);
     expect(await metricValue(h.registry, 'keyscope_inflight_messages', labels)).toBe(0);
-    expect(await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'malformed_trace_context' })).toBeUndefined();
+    expect(
+      await metricValue(h.registry, 'keyscope_context_errors_total', { topic: 't', reason: 'malformed_trace_context' }),
+    ).toBeUndefined();
   });
 });
 
@@ -182,7 +184,9 @@ describe('stalls, head-of-line blocking and top-K', () => {
     await consumer.receive();
     h.clock.advance(50);
     h.keyscope.sweep();
-    expect(await metricValue(h.registry, 'keyscope_stalled_key_age_seconds', { ...labels, key: h.keyscope.hashKey('user-42') })).toBeCloseTo(0.05);
+    expect(
+      await metricValue(h.registry, 'keyscope_stalled_key_age_seconds', { ...labels, key: h.keyscope.hashKey('user-42') }),
+    ).toBeCloseTo(0.05);
     h.keyscope.close();
 
     h = harness({ stallThresholdMs: 10, keyPolicy: 'none' });

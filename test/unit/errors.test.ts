@@ -4,9 +4,10 @@ import * as websocket from '../../src/websocket/index.js';
 import { ConnectionError, SendTimeoutError } from '../../src/websocket/index.js';
 
 describe('one error root', () => {
-  const errorClasses = Object.entries(websocket).filter(
-    ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
-  ) as [string, new (...args: never[]) => Error][];
+  const errorClasses = Object.entries(websocket).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error) as [
+    string,
+    new (...args: never[]) => Error,
+  ][];
 
   it('every error class the package exports derives from KeyscopeError and names itself', () => {
     expect(errorClasses.length).toBeGreaterThanOrEqual(10);

@@ -163,7 +163,11 @@ describe('PulsarInstrumentation', () => {
 
     it('validates setConfig, keeps the old options on a bad one, and applies a good one to producers created after it', async () => {
       const tracing = testTracing();
-      const instrumentation = new PulsarInstrumentation({ registry: new Registry<RegistryContentType>(), enabled: false, keyPolicy: 'plain' });
+      const instrumentation = new PulsarInstrumentation({
+        registry: new Registry<RegistryContentType>(),
+        enabled: false,
+        keyPolicy: 'plain',
+      });
       instrumentation.setTracerProvider(tracing.provider);
       const module = fakeModule();
       instrumentation.patch(module);
@@ -196,7 +200,13 @@ describe('PulsarInstrumentation', () => {
       const root = fakePulsarPackage();
       const cwd = process.cwd();
       const warnings: string[] = [];
-      const logger: DiagLogger = { error() {}, warn: (...args: unknown[]) => warnings.push(args.join(" ")), info() {}, debug() {}, verbose() {} };
+      const logger: DiagLogger = {
+        error() {},
+        warn: (...args: unknown[]) => warnings.push(args.join(' ')),
+        info() {},
+        debug() {},
+        verbose() {},
+      };
       diag.setLogger(logger, DiagLogLevel.WARN);
       try {
         process.chdir(root);

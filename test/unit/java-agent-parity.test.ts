@@ -160,9 +160,13 @@ describe('send spans', () => {
     });
   });
 
-  it("name the topic as the client reports it, fully qualified, when the producer was created with a short name", async () => {
+  it('name the topic as the client reports it, fully qualified, when the producer was created with a short name', async () => {
     h = harness();
-    const raw = { createProducer: (_config: { topic: string }) => Promise.resolve(partitionedProducer()), subscribe: h.rawClient.subscribe.bind(h.rawClient), createReader: h.rawClient.createReader.bind(h.rawClient) };
+    const raw = {
+      createProducer: (_config: { topic: string }) => Promise.resolve(partitionedProducer()),
+      subscribe: h.rawClient.subscribe.bind(h.rawClient),
+      createReader: h.rawClient.createReader.bind(h.rawClient),
+    };
     const producer = await h.keyscope.instrumentClient(raw).createProducer({ topic: 'orders' });
     await producer.send({ data: Buffer.from('x') });
     expect(h.tracing.byName('send persistent://public/default/orders')).toHaveLength(1);
@@ -181,7 +185,12 @@ describe('send spans', () => {
     await h.client.subscribe({ topic: 't', subscription: 's', listener: (m: FakeMessage, c: FakeConsumer) => void c.acknowledge(m) });
     await (await h.client.createProducer({ topic: 't' })).send({ data: Buffer.from('twelve bytes') });
     await settle();
-    expect(h.tracing.spans().map((span) => [span.name, span.attributes['messaging.message.body.size']]).sort()).toEqual([
+    expect(
+      h.tracing
+        .spans()
+        .map((span) => [span.name, span.attributes['messaging.message.body.size']])
+        .sort(),
+    ).toEqual([
       ['process t', 12],
       ['send t', 12],
     ]);
@@ -241,7 +250,9 @@ describe('receive spans', () => {
     expect(receives).toHaveLength(1);
     expect(receives[0]?.attributes['messaging.batch.message_count']).toBe(3);
     expect(receives[0]?.attributes['messaging.message.id']).toBeUndefined();
-    expect(receives[0]?.links.map((link) => link.context.spanId)).toEqual(h!.tracing.byName('send t').map((span) => span.spanContext().spanId));
+    expect(receives[0]?.links.map((link) => link.context.spanId)).toEqual(
+      h!.tracing.byName('send t').map((span) => span.spanContext().spanId),
+    );
   });
 
   it('are not recorded for a receive() that fails, whose error reaches the caller unchanged', async () => {
@@ -312,7 +323,9 @@ describe('messages from producers keyscope does not wrap', () => {
   });
 
   it('do not let a stamped message fall back to the own sequence', async () => {
-    await consume({ unstampedOrdering: { sequenceProperty: 'app-seq' } }, [{ key: 'k', properties: { [SEQ_PROPERTY]: 'x', 'app-seq': '1' } }]);
+    await consume({ unstampedOrdering: { sequenceProperty: 'app-seq' } }, [
+      { key: 'k', properties: { [SEQ_PROPERTY]: 'x', 'app-seq': '1' } },
+    ]);
     expect(await metricValue(h!.registry, 'keyscope_unstamped_messages_total', labels)).toBe(0);
   });
 });

@@ -184,7 +184,7 @@ describe('shared registries', () => {
     expect(() => new Keyscope({ registry })).toThrow(/keyscope_messages_sent_total/);
   });
 
-  it('uses prom-client\'s global registry by default', async () => {
+  it("uses prom-client's global registry by default", async () => {
     const { register } = await import('prom-client');
     const keyscope = new Keyscope();
     try {

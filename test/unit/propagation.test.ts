@@ -7,7 +7,10 @@ import { harness, settle, type Harness } from '../support/harness.js';
 let h: Harness | undefined;
 afterEach(() => h?.keyscope.close());
 
-async function roundTrip(current: Harness, message: { data: Buffer; partitionKey?: string; orderingKey?: string; properties?: Record<string, string> }) {
+async function roundTrip(
+  current: Harness,
+  message: { data: Buffer; partitionKey?: string; orderingKey?: string; properties?: Record<string, string> },
+) {
   const received: FakeMessage[] = [];
   await current.client.subscribe({
     topic: 'persistent://public/default/orders',
@@ -53,7 +56,10 @@ describe('trace propagation producer -> consumer', () => {
     h = harness();
     const tracer = h.tracing.provider.getTracer('app');
     const outer = tracer.startSpan('handle-request');
-    const withBaggage = propagation.setBaggage(trace.setSpan(context.active(), outer), propagation.createBaggage({ tenant: { value: 'acme' } }));
+    const withBaggage = propagation.setBaggage(
+      trace.setSpan(context.active(), outer),
+      propagation.createBaggage({ tenant: { value: 'acme' } }),
+    );
     let seenTenant: string | undefined;
     await h.client.subscribe({
       topic: 't',
@@ -72,7 +78,7 @@ describe('trace propagation producer -> consumer', () => {
     expect(seenTenant).toBe('acme');
   });
 
-  it('makes the message\'s baggage active while the listener runs', async () => {
+  it("makes the message's baggage active while the listener runs", async () => {
     h = harness();
     let seenTenant: string | undefined;
     await h.client.subscribe({
@@ -204,9 +210,9 @@ describe('span attributes', () => {
     });
     expect(typeof processSpan?.attributes['keyscope.consumer']).toBe('string');
     // Ack recorded as a settle event.
-    expect(processSpan?.events.map((e) => [e.name, e.attributes?.['messaging.operation.name'], e.attributes?.['messaging.operation.type']])).toEqual([
-      ['settle', 'ack', 'settle'],
-    ]);
+    expect(
+      processSpan?.events.map((e) => [e.name, e.attributes?.['messaging.operation.name'], e.attributes?.['messaging.operation.type']]),
+    ).toEqual([['settle', 'ack', 'settle']]);
   });
 
   it('hashes keys by default with a short stable keyed hash, and omits them with keyPolicy none', async () => {

@@ -15,7 +15,7 @@ import { FakeClient, type FakeConsumer, type FakeMessage } from '../../testing/f
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function scrapeValue(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1).split(' ')[0]);
 }
 

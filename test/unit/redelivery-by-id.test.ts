@@ -21,12 +21,13 @@ class Message implements MessageLike {
     readonly batchIndex: number,
     readonly seq: number,
     readonly key = 'k',
+    readonly stamped = true,
   ) {}
   getTopicName(): string {
     return 't';
   }
-  getProperties() {
-    return { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: String(this.seq) };
+  getProperties(): Record<string, string> {
+    return this.stamped ? { [PRODUCER_PROPERTY]: 'producer-1', [SEQ_PROPERTY]: String(this.seq) } : {};
   }
   getData(): Buffer {
     return Buffer.from(String(this.seq));
@@ -45,7 +46,7 @@ class Message implements MessageLike {
     return 0;
   }
   again(): Message {
-    return new Message(this.entry, this.batchIndex, this.seq, this.key);
+    return new Message(this.entry, this.batchIndex, this.seq, this.key, this.stamped);
   }
 }
 
@@ -148,6 +149,21 @@ describe('a reconnect redelivers what the consumer held, with count 0', () => {
     expect(h.tracing.byName('process t')).toHaveLength(6);
   });
 
+  it("recognises unstamped messages (a Java producer's) by id too, held or settled", async () => {
+    h = harness();
+    const raw = new ScriptedConsumer();
+    const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's', subscriptionType: 'Failover' });
+    const held = new Message(1, -1, 0, 'k', false);
+    const settled = new Message(2, -1, 0, 'k', false);
+    raw.push(held, settled);
+    await consumer.receive();
+    await consumer.acknowledge(await consumer.receive());
+    raw.push(held.again(), settled.again());
+    await consumer.acknowledge(await consumer.receive());
+    await consumer.acknowledge(await consumer.receive());
+    expect(await figures(h)).toEqual({ received: 4, redeliveries: 2, reorder: 0, redeliveryReorder: 0, inflight: 0 });
+  });
+
   it('recognises a message held by another consumer of the same subscription', async () => {
     h = harness();
     const rawA = new ScriptedConsumer();
@@ -199,7 +215,7 @@ describe('remembered settled ids are bounded (recentSettledIds)', () => {
   });
 
   it('cuts ids of the pulsar-client form into entry and batch index, and keeps any other text whole', () => {
-    expect(splitMessageId('(12,34,-1,-1)')).toEqual({ entry: '(12,34,-1', batchIndex: -1 });
+    expect(splitMessageId('(12,34,-1,-1)')).toEqual({ entry: '(12,34,-1,-1)', batchIndex: -1 });
     expect(splitMessageId('(12,34,2,7)')).toEqual({ entry: '(12,34,2', batchIndex: 7 });
     expect(splitMessageId('12:34:-1')).toEqual({ entry: '12:34:-1', batchIndex: -1 });
     expect(splitMessageId('(1,2,x)')).toEqual({ entry: '(1,2,x)', batchIndex: -1 });

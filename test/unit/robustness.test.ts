@@ -6,7 +6,11 @@ import { harness, metricValue, settle, type Harness } from '../support/harness.j
 let h: Harness | undefined;
 afterEach(() => h?.keyscope.close());
 
-function publish(current: Harness, properties: unknown, keys: { partitionKey?: string; orderingKey?: string } = { partitionKey: 'k' }): void {
+function publish(
+  current: Harness,
+  properties: unknown,
+  keys: { partitionKey?: string; orderingKey?: string } = { partitionKey: 'k' },
+): void {
   current.broker.publish({
     topic: 't',
     properties,
@@ -71,7 +75,14 @@ describe('malformed and hostile input on the consumer side', () => {
     h = harness();
     currentConsumer = await h.client.subscribe({ topic: 't', subscription: 's' });
     publish(h, { traceparent: 'x'.repeat(1_000_000) });
-    publish(h, { traceparent: 12345 as unknown as string, [SEQ_PROPERTY]: { toString: () => { throw new Error('hostile'); } } as unknown as string });
+    publish(h, {
+      traceparent: 12345 as unknown as string,
+      [SEQ_PROPERTY]: {
+        toString: () => {
+          throw new Error('hostile');
+        },
+      } as unknown as string,
+    });
     publish(h, 'not an object');
     publish(h, null);
     const messages = await receiveAll(4);
@@ -88,7 +99,15 @@ describe('malformed and hostile input on the consumer side', () => {
     currentConsumer = await h.client.subscribe({ topic: 't', subscription: 's' });
     const sneaky = Object.create({ traceparent: VALID_TRACEPARENT, [PRODUCER_PROPERTY]: 'p', [SEQ_PROPERTY]: '1' }) as object;
     publish(h, JSON.parse('{"__proto__": {"traceparent": "x"}, "constructor": "y"}'));
-    h.broker.publish({ topic: 't', properties: sneaky, data: Buffer.from(''), partitionKey: 'k', orderingKey: '', eventTimestamp: 0, producerName: 'p' });
+    h.broker.publish({
+      topic: 't',
+      properties: sneaky,
+      data: Buffer.from(''),
+      partitionKey: 'k',
+      orderingKey: '',
+      eventTimestamp: 0,
+      producerName: 'p',
+    });
     await receiveAll(2);
     for (const span of h.tracing.spans()) expect(span.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c');
   });
@@ -100,8 +119,16 @@ describe('malformed and hostile input on the consumer side', () => {
     const msg = await currentConsumer.receive();
     // A message object whose accessors throw (e.g. a destroyed native message).
     const broken = Object.create(FakeMessage.prototype, {
-      getProperties: { value: () => { throw new Error('destroyed'); } },
-      getTopicName: { value: () => { throw new Error('destroyed'); } },
+      getProperties: {
+        value: () => {
+          throw new Error('destroyed');
+        },
+      },
+      getTopicName: {
+        value: () => {
+          throw new Error('destroyed');
+        },
+      },
       getMessageId: { value: () => msg.getMessageId() },
     }) as FakeMessage;
     await expect(currentConsumer.acknowledge(broken)).resolves.toBeNull();
@@ -135,7 +162,7 @@ describe('keyless messages', () => {
 });
 
 describe('producer side', () => {
-  it('counts our own names already on the caller\'s message, restamps the copy and leaves the caller\'s object alone', async () => {
+  it("counts our own names already on the caller's message, restamps the copy and leaves the caller's object alone", async () => {
     h = harness();
     const raw = await h.rawClient.createProducer({ topic: 't' });
     const producer = h.keyscope.instrumentProducer(raw);
@@ -194,7 +221,7 @@ describe('hooks', () => {
 });
 
 describe('nothing throws into the application', () => {
-  it('lets the app\'s listener errors reach the client as they were, and closes the window', async () => {
+  it("lets the app's listener errors reach the client as they were, and closes the window", async () => {
     h = harness();
     const listenerError = new Error('app failure');
     let calls = 0;
@@ -215,12 +242,24 @@ describe('nothing throws into the application', () => {
     await settle();
     expect(calls).toBe(2);
     // Both windows closed despite the rejections: no false `concurrent`.
-    expect(await metricValue(h.registry, 'keyscope_ordering_violations_total', { topic: 't', subscription: 's', kind: 'concurrent' })).toBe(0);
+    expect(await metricValue(h.registry, 'keyscope_ordering_violations_total', { topic: 't', subscription: 's', kind: 'concurrent' })).toBe(
+      0,
+    );
     // The client sees the app's rejection unchanged.
     const wrappedListener = effectiveConfigs[0]?.listener;
     expect(wrappedListener).toBeDefined();
     expect(wrappedListener).not.toBe(appListener);
-    const stored = { topic: 't', properties: {}, data: Buffer.from(''), partitionKey: 'k', orderingKey: '', publishTimestamp: 0, eventTimestamp: 0, producerName: '', messageId: { toString: () => '9:9:-1' } } as unknown as StoredMessage;
+    const stored = {
+      topic: 't',
+      properties: {},
+      data: Buffer.from(''),
+      partitionKey: 'k',
+      orderingKey: '',
+      publishTimestamp: 0,
+      eventTimestamp: 0,
+      producerName: '',
+      messageId: { toString: () => '9:9:-1' },
+    } as unknown as StoredMessage;
     await expect(wrappedListener?.(new FakeMessage(stored, 0), consumer) as Promise<void>).rejects.toBe(listenerError);
   });
 
@@ -230,16 +269,29 @@ describe('nothing throws into the application', () => {
     const consumer = h.keyscope.instrumentConsumer(raw, { subscription: 's' });
     publish(h, {});
     const msg = await consumer.receive();
-    expect(() => h?.keyscope.process(msg, () => { throw new RangeError('boom'); })).toThrow(RangeError);
+    expect(() =>
+      h?.keyscope.process(msg, () => {
+        throw new RangeError('boom');
+      }),
+    ).toThrow(RangeError);
     // The window closed: a new window for the same key is not concurrent.
     await h.keyscope.process(msg, async () => undefined);
-    expect(await metricValue(h.registry, 'keyscope_ordering_violations_total', { topic: 't', subscription: 's', kind: 'concurrent' })).toBe(0);
+    expect(await metricValue(h.registry, 'keyscope_ordering_violations_total', { topic: 't', subscription: 's', kind: 'concurrent' })).toBe(
+      0,
+    );
   });
 
   it('returns what fn returns from process(), also for messages it does not know', async () => {
     h = harness();
     const stored: StoredMessage = {
-      topic: 't', properties: {}, data: Buffer.from(''), partitionKey: '', orderingKey: '', publishTimestamp: 0, eventTimestamp: 0, producerName: '',
+      topic: 't',
+      properties: {},
+      data: Buffer.from(''),
+      partitionKey: '',
+      orderingKey: '',
+      publishTimestamp: 0,
+      eventTimestamp: 0,
+      producerName: '',
       messageId: { toString: () => '1:1:-1' } as never,
     };
     expect(h.keyscope.process(new FakeMessage(stored, 0), () => 'result')).toBe('result');
@@ -321,12 +373,12 @@ describe('huge keys', () => {
     h = harness({ keyPolicy: 'plain' });
     currentConsumer = await h.client.subscribe({ topic: 't', subscription: 's' });
     const huge = 'k'.repeat(100_000);
-    publish(h, {}, { partitionKey: huge + '1' });
-    publish(h, {}, { partitionKey: huge + '2' });
-    publish(h, {}, { partitionKey: huge + '1' });
+    publish(h, {}, { partitionKey: `${huge}1` });
+    publish(h, {}, { partitionKey: `${huge}2` });
+    publish(h, {}, { partitionKey: `${huge}1` });
     const messages = await receiveAll(3);
     // The messages themselves keep their keys.
-    expect(messages[0]?.getPartitionKey()).toBe(huge + '1');
+    expect(messages[0]?.getPartitionKey()).toBe(`${huge}1`);
     h.keyscope.sweep();
     expect(await metricValue(h.registry, 'keyscope_tracked_keys')).toBe(2);
     const keyAttributes = h.tracing.spans().map((s) => s.attributes['messaging.pulsar.message.key']);
@@ -351,7 +403,7 @@ describe('huge keys', () => {
   });
 });
 
-describe('the caller\'s objects are never changed', () => {
+describe("the caller's objects are never changed", () => {
   it('sends hostile caller properties (huge, non-string) on as they were and leaves the frozen message deep-equal', async () => {
     h = harness();
     const raw = await h.rawClient.createProducer({ topic: 't' });

@@ -29,7 +29,7 @@ function processSpan(current: Harness) {
 }
 
 describe('process span of a failed handler', () => {
-  it('process(): a rejecting handler sets status ERROR and process() rejects with the handler\'s own error', async () => {
+  it("process(): a rejecting handler sets status ERROR and process() rejects with the handler's own error", async () => {
     h = harness();
     const { consumer, message } = await receiveOne(h);
     const failure = new PaymentDeclinedError('card expired');
@@ -100,7 +100,7 @@ describe('process span of a failed handler', () => {
     for (const span of spans) expect(span.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('listener: a rejecting listener sets status ERROR; the client sees the listener\'s own rejection', async () => {
+  it("listener: a rejecting listener sets status ERROR; the client sees the listener's own rejection", async () => {
     h = harness();
     const failure = new PaymentDeclinedError('insufficient funds');
     const seen: unknown[] = [];
@@ -150,7 +150,7 @@ describe('process span of a failed handler', () => {
 });
 
 describe('process span of a failed reader listener', () => {
-  it('an async reader listener that rejects sets status ERROR, and its span covers the listener\'s work', async () => {
+  it("an async reader listener that rejects sets status ERROR, and its span covers the listener's work", async () => {
     h = harness();
     const failure = new PaymentDeclinedError('reader failed');
     let release: () => void = () => undefined;
@@ -192,7 +192,7 @@ describe('process span of a failed reader listener', () => {
 });
 
 describe('send span of a failed send', () => {
-  it('a rejected send sets status ERROR with the message; send() rejects with the client\'s own error', async () => {
+  it("a rejected send sets status ERROR with the message; send() rejects with the client's own error", async () => {
     h = harness();
     const raw = await h.rawClient.createProducer({ topic: 't' });
     const producer = h.keyscope.instrumentProducer(raw);

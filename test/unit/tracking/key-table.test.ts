@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED } from '../../../src/tracking/key-table.js';
+import { KeyTable, SEQ_BACKWARDS, SEQ_FORWARD, SEQ_REPEATED, type KeyState } from '../../../src/tracking/key-table.js';
 import { Tracker } from '../../../src/tracking/tracker.js';
 import { exposeGc } from '../../../testing/gc.js';
+
+/** Marks a key as having a message in flight, as the tracker does. */
+function holdMessage(state: KeyState): void {
+  state.newestInflight = { previousOfKey: undefined, nextOfKey: undefined };
+}
 
 describe('KeyTable', () => {
   it('evicts the least recently active key first and counts evictions', () => {
@@ -21,7 +26,7 @@ describe('KeyTable', () => {
   it('never evicts a key with messages in flight or an open processing window', () => {
     const table = new KeyTable(2);
     const scope = table.createScope();
-    table.touch(scope, 'busy').inflight = 1;
+    holdMessage(table.touch(scope, 'busy'));
     table.touch(scope, 'window').processingWindows = 1;
     table.touch(scope, 'idle');
     // Over the cap with both older keys busy: the newest idle key is the only candidate.
@@ -38,11 +43,11 @@ describe('KeyTable', () => {
     const scope = table.createScope();
     const states = ['a', 'b', 'c'].map((id) => {
       const state = table.touch(scope, id);
-      state.inflight = 1;
+      holdMessage(state);
       return state;
     });
     expect(table.size).toBe(3);
-    for (const state of states) state.inflight = 0;
+    for (const state of states) state.newestInflight = undefined;
     table.trim();
     expect(table.size).toBe(2);
     expect(table.evictions).toBe(1);

@@ -93,7 +93,9 @@ describe('consumer frames', () => {
   });
 
   it('returns 0 event time and empty key when absent', () => {
-    const decoded = decodeConsumerFrame(JSON.stringify({ messageId: messageIdBase64(1), payload: '', publishTime: '2024-01-01T00:00:00Z' }));
+    const decoded = decodeConsumerFrame(
+      JSON.stringify({ messageId: messageIdBase64(1), payload: '', publishTime: '2024-01-01T00:00:00Z' }),
+    );
     if (decoded.kind !== 'message') throw new Error('expected a message');
     const message = new WebSocketMessage(decoded.frame, 't');
     expect(message.getEventTimestamp()).toBe(0);

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClosedError, ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, WebSocketClient } from '../../../src/websocket/index.js';
+import {
+  ClosedError,
+  ConnectionError,
+  InvalidConfigurationError,
+  NotSupportedByWebSocketError,
+  WebSocketClient,
+} from '../../../src/websocket/index.js';
 import { backoffDelay } from '../../../src/websocket/connection.js';
 import { FakeBroker, waitUntil } from './fake-broker.js';
 

@@ -97,7 +97,10 @@ export class FakeBroker {
   }
 
   /** Sends a consumer frame like the broker does. */
-  deliver(session: FakeSession, message: { payload: string; key?: string; redeliveryCount?: number; properties?: Record<string, string> }): string {
+  deliver(
+    session: FakeSession,
+    message: { payload: string; key?: string; redeliveryCount?: number; properties?: Record<string, string> },
+  ): string {
     const messageId = messageIdBase64(this.nextEntry++);
     session.socket.send(
       JSON.stringify({

@@ -204,7 +204,9 @@ describe('WebSocketProducer', () => {
     const client = connect(broker);
     await expect(client.createProducer({ topic: 't', chunkingEnabled: true })).rejects.toThrow(NotSupportedByWebSocketError);
     await expect(client.createProducer({ topic: 't', encryptionKey: 'k' })).rejects.toThrow(/encryption/);
-    await expect(client.createProducer({ topic: 't', messageRoutingMode: 'CustomPartition' })).rejects.toThrow(NotSupportedByWebSocketError);
+    await expect(client.createProducer({ topic: 't', messageRoutingMode: 'CustomPartition' })).rejects.toThrow(
+      NotSupportedByWebSocketError,
+    );
     const producer = await client.createProducer({ topic: 't', properties: {} });
     await expect(producer.send({ data: Buffer.from('x'), sequenceId: 5 })).rejects.toThrow(NotSupportedByWebSocketError);
     await expect(client.createProducer({ topic: 't', batchingType: 'KeyBasedBatching', batchingEnabled: true })).rejects.toThrow(

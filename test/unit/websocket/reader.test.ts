@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionError, InvalidConfigurationError, NotSupportedByWebSocketError, ReceiveTimeoutError, WebSocketMessageId } from '../../../src/websocket/index.js';
+import {
+  ConnectionError,
+  InvalidConfigurationError,
+  NotSupportedByWebSocketError,
+  ReceiveTimeoutError,
+  WebSocketMessageId,
+} from '../../../src/websocket/index.js';
 import { messageIdBase64, waitUntil } from './fake-broker.js';
 import { closeOpenedAfterEach, connect, startBroker } from './session-setup.js';
 
@@ -9,7 +15,12 @@ describe('WebSocketReader', () => {
   it('opens the reader endpoint at the start position and frees the push window as messages are taken', async () => {
     const broker = await startBroker();
     const client = connect(broker);
-    const reader = await client.createReader({ topic: 't', startMessageId: WebSocketMessageId.earliest(), receiverQueueSize: 5000, readerName: 'r' });
+    const reader = await client.createReader({
+      topic: 't',
+      startMessageId: WebSocketMessageId.earliest(),
+      receiverQueueSize: 5000,
+      readerName: 'r',
+    });
     const session = broker.latest('reader');
     expect(session.path).toBe('/ws/v2/reader/persistent/public/default/t');
     expect(Object.fromEntries(session.query)).toEqual({ receiverQueueSize: '1000', readerName: 'r', messageId: 'earliest' });
@@ -59,7 +70,9 @@ describe('WebSocketReader', () => {
     const broker = await startBroker({ refuse: () => ({ status: 500, body }) });
     const client = connect(broker, { operationTimeoutSeconds: 5, initialBackoffMs: 20, maxBackoffMs: 50 });
     const started = Date.now();
-    const error = await client.createReader({ topic: 'persistent://missing/ns/t', startMessageId: WebSocketMessageId.earliest() }).catch((e: unknown) => e);
+    const error = await client
+      .createReader({ topic: 'persistent://missing/ns/t', startMessageId: WebSocketMessageId.earliest() })
+      .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).status).toBe(404);
