@@ -34,13 +34,14 @@ export interface KeyscopeOptions {
    */
   maxInflightMessages?: number;
   /**
-   * How many settled message ids each subscription (topic and subscription)
+   * How many settled messages each subscription (topic and subscription)
    * remembers, so that a message coming again is recognised as a redelivery
    * whatever the broker's redelivery count says (it says 0 after a reconnect,
    * on Exclusive and Failover, and for the siblings of a nacked batch
-   * message). The most recent half to all of this many are remembered (in
-   * two generations); the messages of one batch count once. Messages still
-   * in flight are always recognised. 0 remembers none. Default:
+   * message): the last this many keyed messages with stamps (by their
+   * stamps), and the most recent half to all of this many ids of the others
+   * (in two generations; the messages of one batch count once). Messages
+   * still in flight are always recognised. 0 remembers none. Default:
    * `KEYSCOPE_DEFAULTS.recentSettledIds`.
    */
   recentSettledIds?: number;

@@ -28,7 +28,32 @@ export interface FakeProducerMessage {
 
 let nextLedger = 1;
 
+/**
+ * Calls made on delivered messages and their ids, by method name. A test sets
+ * `FakeBroker.calls` to count them: on the native client each getter is a
+ * call into the addon that builds a fresh value.
+ */
+export class CallCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(method: string): void {
+    this.counts.set(method, (this.counts.get(method) ?? 0) + 1);
+  }
+
+  /** Every method called so far, with how many times, sorted by name. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+}
+
 export class FakeMessageId {
+  /** Set while a test counts calls (see CallCounts). */
+  calls: CallCounts | undefined = undefined;
+
   constructor(
     readonly ledgerId: number,
     readonly entryId: number,
@@ -49,6 +74,7 @@ export class FakeMessageId {
 
   /** pulsar-client's form: `(ledger,entry,partition,batchIndex)`, batchIndex -1 outside a batch. */
   toString(): string {
+    this.calls?.add('MessageId.toString');
     return `(${this.ledgerId},${this.entryId},${this.partition},-1)`;
   }
 }
@@ -65,6 +91,8 @@ export interface StoredMessage {
   eventTimestamp: number;
   producerName: string;
   messageId: FakeMessageId;
+  /** Where calls on its deliveries are counted, when a test asked (FakeBroker.calls). */
+  calls?: CallCounts;
 }
 
 export class FakeMessage {
@@ -74,35 +102,50 @@ export class FakeMessage {
   ) {}
 
   getTopicName(): string {
+    this.stored.calls?.add('getTopicName');
     return this.stored.topic;
   }
   getProperties(): Properties {
+    this.stored.calls?.add('getProperties');
     const properties = this.stored.properties;
     // The native client builds a fresh object per call.
     return (properties !== null && typeof properties === 'object' ? { ...(properties as Properties) } : properties) as Properties;
   }
   getData(): Buffer {
+    this.stored.calls?.add('getData');
     return this.stored.data;
   }
   getMessageId(): FakeMessageId {
+    this.stored.calls?.add('getMessageId');
     return this.stored.messageId;
   }
+  /** The id for the stand-in's own bookkeeping, not counted as a call by the application or keyscope. */
+  get storedId(): FakeMessageId {
+    // A test's hand-made message may have no stored record, only its own getMessageId.
+    return (this.stored as StoredMessage | undefined)?.messageId ?? this.getMessageId();
+  }
   getPublishTimestamp(): number {
+    this.stored.calls?.add('getPublishTimestamp');
     return this.stored.publishTimestamp;
   }
   getEventTimestamp(): number {
+    this.stored.calls?.add('getEventTimestamp');
     return this.stored.eventTimestamp;
   }
   getRedeliveryCount(): number {
+    this.stored.calls?.add('getRedeliveryCount');
     return this.redeliveryCount;
   }
   getPartitionKey(): string {
+    this.stored.calls?.add('getPartitionKey');
     return this.stored.partitionKey;
   }
   getOrderingKey(): string {
+    this.stored.calls?.add('getOrderingKey');
     return this.stored.orderingKey;
   }
   getProducerName(): string {
+    this.stored.calls?.add('getProducerName');
     return this.stored.producerName;
   }
   isReplicated(): boolean {
@@ -131,6 +174,8 @@ export class FakeBroker {
   private readonly subscriptions = new Map<string, FakeSubscription>();
   private entry = 0;
   private readonly ledger = nextLedger++;
+  /** When set, calls on the messages published from now on are counted here. */
+  calls: CallCounts | undefined = undefined;
   /** Publish time source; tests may replace it. */
   now: () => number = () => Date.now();
 
@@ -138,6 +183,10 @@ export class FakeBroker {
   publish(message: Omit<StoredMessage, 'messageId' | 'publishTimestamp'> & { publishTimestamp?: number }): FakeMessageId {
     const messageId = new FakeMessageId(this.ledger, this.entry++);
     const stored: StoredMessage = { ...message, publishTimestamp: message.publishTimestamp ?? this.now(), messageId };
+    if (this.calls !== undefined) {
+      stored.calls = this.calls;
+      messageId.calls = this.calls;
+    }
     for (const subscription of this.subscriptions.values()) {
       if (subscription.topics.includes(stored.topic)) subscription.dispatch(stored, 0);
     }
@@ -293,7 +342,7 @@ export class FakeConsumer {
     return Promise.resolve(this.queue.splice(0, this.queue.length));
   }
   acknowledge(message: FakeMessage): Promise<null> {
-    this.acked.push(message.getMessageId());
+    this.acked.push(message.storedId);
     return Promise.resolve(null);
   }
   acknowledgeId(messageId: FakeMessageId): Promise<null> {
@@ -301,16 +350,16 @@ export class FakeConsumer {
     return Promise.resolve(null);
   }
   negativeAcknowledge(message: FakeMessage): void {
-    this.nacked.push(message.getMessageId());
-    const stored = (message as unknown as { stored: StoredMessage }).stored;
-    const redeliveries = message.getRedeliveryCount() + 1;
+    this.nacked.push(message.storedId);
+    const { stored, redeliveryCount } = message as unknown as { stored: StoredMessage; redeliveryCount: number };
+    const redeliveries = redeliveryCount + 1;
     queueMicrotask(() => this.subscription.dispatch(stored, redeliveries));
   }
   negativeAcknowledgeId(messageId: FakeMessageId): void {
     this.nacked.push(messageId);
   }
   acknowledgeCumulative(message: FakeMessage): Promise<null> {
-    this.acked.push(message.getMessageId());
+    this.acked.push(message.storedId);
     return Promise.resolve(null);
   }
   acknowledgeCumulativeId(messageId: FakeMessageId): Promise<null> {

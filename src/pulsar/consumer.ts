@@ -51,6 +51,8 @@ export class ConsumerInstrumentation {
   private readonly server: ServerAddress | undefined;
   private readonly routes = new Map<string, TopicRoute>();
   private readonly inflight = new InflightList();
+  /** In-flight deliveries by message id, once an id-based ack asked for one (see findById). */
+  private byId: Map<string, ConsumerDelivery> | undefined = undefined;
   private readonly redelivery: RedeliveryPolicy;
   private wrapped: ConsumerLike | undefined = undefined;
   private stopWatchingConnection: (() => void) | undefined = undefined;
@@ -200,7 +202,8 @@ export class ConsumerInstrumentation {
       key = messageKey(message);
       redeliveryCount = typeof message.getRedeliveryCount === 'function' ? Number(message.getRedeliveryCount()) || 0 : 0;
       publishTimestamp = Number(message.getPublishTimestamp()) || 0;
-      messageId = messageIdOf(message);
+      // A keyed message with stamps is recognised by them; the id (two calls into a native client) only when needed.
+      messageId = this.byId !== undefined || key === undefined || stamps.producer === undefined ? messageIdOf(message) : undefined;
     } catch {
       this.countUnreadable(message);
       return undefined;
@@ -219,6 +222,7 @@ export class ConsumerInstrumentation {
     const superseded = tracker.superseded;
     if (superseded instanceof ConsumerDelivery) superseded.owner.supersede(superseded);
     this.inflight.append(delivery);
+    if (this.byId !== undefined && messageId !== undefined) this.byId.set(messageId, delivery);
     pipeline.deliveries.set(message, delivery);
     if (pipeline.tracker.overInflightBound) this.dropOldestTracked(delivery);
 
@@ -233,7 +237,7 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      pipeline.spans.describeMessage(span, message, messageId);
+      pipeline.spans.describeMessage(span, message, messageId ?? this.messageIdObject(message));
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.stamped && stamps.producer !== undefined) {
@@ -319,13 +323,35 @@ export class ConsumerInstrumentation {
     settleWhenAcknowledged(result, covered);
   }
 
+  /**
+   * This consumer's delivery in flight with that id. The index by id is
+   * built on the first id-based ack or nack; from then on every delivery of
+   * this consumer reads its message id, which the others need not.
+   */
   private findById(messageId: MessageIdLike): ConsumerDelivery | undefined {
-    const id = String(messageId);
-    for (const route of this.routes.values()) {
-      const held = route.stream.held.get(id);
-      if (held instanceof ConsumerDelivery && held.owner === this) return held;
+    let byId = this.byId;
+    if (byId === undefined) {
+      byId = new Map();
+      for (let d = this.inflight.oldest; d !== undefined; d = d.nextOfConsumer) {
+        try {
+          d.messageId ??= messageIdOf(d.message);
+        } catch (error) {
+          logInternal(error);
+        }
+        if (d.messageId !== undefined) byId.set(d.messageId, d);
+      }
+      this.byId = byId;
     }
-    return undefined;
+    return byId.get(String(messageId));
+  }
+
+  /** The id object for a recording span's attribute, when the id was not read for tracking; null when it cannot be read. */
+  private messageIdObject(message: MessageLike): unknown {
+    try {
+      return message.getMessageId() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -383,6 +409,8 @@ export class ConsumerInstrumentation {
   private release(delivery: ConsumerDelivery): void {
     this.pipeline.tracker.settle(delivery);
     this.inflight.remove(delivery);
+    const id = delivery.messageId;
+    if (this.byId !== undefined && id !== undefined && this.byId.get(id) === delivery) this.byId.delete(id);
     this.pipeline.deliveries.delete(delivery.message);
   }
 

@@ -10,19 +10,25 @@ import type { MessageLike, ProducerMessageLike } from './types.js';
 
 export const MAX_KEY_LENGTH = 512;
 
-function boundedKey(ordering: unknown, partition: unknown): string | undefined {
-  const key = typeof ordering === 'string' && ordering !== '' ? ordering : partition;
+function bounded(key: unknown): string | undefined {
   if (typeof key !== 'string' || key === '') return undefined;
-  return key.length > MAX_KEY_LENGTH ? 'sha256:' + createHash('sha256').update(exactTextBytes(key)).digest('hex') : key;
+  return key.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(exactTextBytes(key)).digest('hex')}` : key;
 }
 
-/** The key of a received message; undefined when keyless. `getOrderingKey` is feature-detected. */
+const isKey = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/**
+ * The key of a received message; undefined when keyless. `getOrderingKey` is
+ * feature-detected, and the partition key is only asked for when there is no
+ * ordering key (each getter of a native message is a call into the addon).
+ */
 export function messageKey(message: MessageLike): string | undefined {
-  const ordering = typeof message.getOrderingKey === 'function' ? message.getOrderingKey() : undefined;
-  return boundedKey(ordering, message.getPartitionKey());
+  const ordering: unknown = typeof message.getOrderingKey === 'function' ? message.getOrderingKey() : undefined;
+  return bounded(isKey(ordering) ? ordering : message.getPartitionKey());
 }
 
 /** The key of a message about to be sent; undefined when keyless. */
 export function producerMessageKey(message: ProducerMessageLike): string | undefined {
-  return boundedKey(message.orderingKey, message.partitionKey);
+  const ordering: unknown = message.orderingKey;
+  return bounded(isKey(ordering) ? ordering : message.partitionKey);
 }

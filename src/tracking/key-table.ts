@@ -83,7 +83,8 @@ export class KeyState {
     }
     // A new producer for this key becomes the primary one; the previous
     // primary moves to the overflow list (bounded, oldest dropped first).
-    const list = others ?? (this.otherProducers = []);
+    this.otherProducers ??= [];
+    const list = this.otherProducers;
     list.push(this.producer, this.seq);
     if (list.length > MAX_EXTRA_PRODUCERS_PER_KEY * 2) list.splice(0, 2);
     this.producer = producer;

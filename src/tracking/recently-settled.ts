@@ -1,19 +1,21 @@
 /**
- * Message ids of one stream that were settled recently, so that a message
+ * Messages of one stream that were settled recently, so that a message
  * coming again is recognised as a redelivery whatever its redelivery count
  * says (Pulsar sends count 0 after a reconnect, on Exclusive and Failover
  * always, and for the siblings of a nacked batch message).
  *
- * A batch costs one record: its messages share the entry (ledger, entry,
- * partition) and are delivered in batch-index order, so the highest index
- * settled tells which of them were delivered before.
+ * A message is named by its stamps (producer and seq) when it carries them:
+ * no message id has to be read from the client for it. Other messages are
+ * named by their id; a batch then costs one record: its messages share the
+ * entry (ledger, entry, partition) and are delivered in batch-index order,
+ * so the highest index settled tells which of them were delivered before.
  *
- * Bounded in two generations of `capacity / 2` entries each: a full current
- * generation becomes the previous one, and the previous one is dropped whole.
- * So the last `capacity / 2` to `capacity` entries settled are remembered,
- * and the hot path never deletes from a Map (deleting the oldest entry of a
- * large Map one by one leaves holes that cost a rehash every few thousand
- * messages).
+ * Bounded: the last `capacity` messages settled with stamps; ids in two
+ * generations of `capacity / 2` entries each, a full current generation
+ * becoming the previous one and the previous one dropped whole, so the last
+ * `capacity / 2` to `capacity` entries are remembered and the hot path never
+ * deletes from a Map (deleting the oldest entry of a large Map one by one
+ * leaves holes that cost a rehash every few thousand messages).
  */
 
 /** A message id's text cut into its entry and batch index (`(ledger,entry,partition,batchIndex)`, as pulsar-client and the WebSocket client write it). */
@@ -23,19 +25,31 @@ export interface EntryOfId {
   batchIndex: number;
 }
 
+/** One generation of message id entries, with the highest batch index settled (-1 outside a batch). */
+type Generation = Map<string, number>;
+
 export class RecentlySettled {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
+  private current: Generation = new Map();
+  private previous: Generation = new Map();
   private readonly generationSize: number;
   /** Reused by every call: reading an id allocates only the entry string. */
   private readonly scratch: EntryOfId = { entry: '', batchIndex: -1 };
+  /**
+   * The last `capacity` messages settled with stamps, as a ring of parallel
+   * arrays: remembering one allocates nothing. Looking one up walks the ring,
+   * which only a delivery that may repeat a message asks for (see Tracker.register).
+   */
+  private readonly stampSeqs: number[] = [];
+  private readonly stampProducers: string[] = [];
+  private nextStamp = 0;
 
   constructor(readonly capacity: number) {
     this.generationSize = Math.max(1, Math.ceil(capacity / 2));
   }
 
+  /** Records remembered: id entries and stamps. */
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.current.size + this.previous.size + this.stampSeqs.length;
   }
 
   remember(messageId: string): void {
@@ -59,6 +73,28 @@ export class RecentlySettled {
     const { entry, batchIndex } = splitMessageId(messageId, this.scratch);
     const known = this.current.get(entry) ?? this.previous.get(entry);
     return known !== undefined && batchIndex <= known;
+  }
+
+  /** Remembers a message settled with stamps (`producer` interned, as the tracker keeps it). */
+  rememberStamp(producer: string, seq: number): void {
+    if (this.capacity <= 0) return;
+    if (this.stampSeqs.length < this.capacity) {
+      this.stampSeqs.push(seq);
+      this.stampProducers.push(producer);
+      return;
+    }
+    this.stampSeqs[this.nextStamp] = seq;
+    this.stampProducers[this.nextStamp] = producer;
+    this.nextStamp = (this.nextStamp + 1) % this.capacity;
+  }
+
+  /** Whether a delivery with these stamps repeats a message settled recently. */
+  hasStamp(producer: string, seq: number): boolean {
+    const seqs = this.stampSeqs;
+    for (let i = 0; i < seqs.length; i++) {
+      if (seqs[i] === seq && this.stampProducers[i] === producer) return true;
+    }
+    return false;
   }
 }
 

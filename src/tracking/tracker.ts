@@ -67,9 +67,14 @@ export class Delivery implements InflightLink {
   inWindow = false;
   /** The stamped sequence number, when the message carries valid stamps and a key. (Undefined rather than NaN keeps the field tagged: no number box per delivery.) */
   seq: number | undefined = undefined;
+  /** The stamped producer, with `seq`: together they name the message, so no id is needed to recognise it again. */
+  producer: string | undefined = undefined;
   /** Set by `register` when this delivery broke the order of its key. */
   violation: ViolationKind | undefined = undefined;
-  /** The message id as text, when the message reports one: how a redelivery is recognised. */
+  /**
+   * The message id as text: how a redelivery of a message without stamps or
+   * key is recognised (read for the others only when something needs it).
+   */
   messageId: string | undefined = undefined;
 
   constructor(
@@ -102,6 +107,14 @@ export interface SweepResult {
   topStalledKeys: StalledKey[];
   trackedKeys: number;
   evictions: number;
+}
+
+/** The delivery of `keyState` in flight with these stamps, if any (newest first: a repeat is usually recent). */
+function heldWithStamps(keyState: KeyState, producer: string, seq: number): Delivery | undefined {
+  for (let d = keyState.newestInflight as Delivery | undefined; d !== undefined; d = d.previousOfKey) {
+    if (d.seq === seq && d.producer === producer) return d;
+  }
+  return undefined;
 }
 
 export class Tracker {
@@ -141,7 +154,7 @@ export class Tracker {
   }
 
   stream(topic: string, subscription: string): Stream {
-    const id = topic + '\u0000' + subscription;
+    const id = `${topic}\u0000${subscription}`;
     let stream = this.streams.get(id);
     if (stream === undefined) {
       stream = new Stream(topic, subscription, this.keys.createScope(), this.options.recentSettledIds ?? 0);
@@ -167,12 +180,15 @@ export class Tracker {
    * `producer` undefined when the message carries no valid stamps.
    * `countSaysRedelivered`: the broker's redelivery count is above zero.
    *
-   * A delivery of a message id this stream holds in flight, or settled
+   * A delivery of a message this stream holds in flight, or settled
    * recently, is a redelivery whatever the count says: going backwards it is
-   * `redelivery_reorder`, and the delivery in flight with that id is settled
-   * here and left in `superseded` for the caller. A stamped message whose seq
-   * moves its key forward cannot repeat a message of that key, so only the
-   * others are looked up. The answer is in `redelivered` until the next call.
+   * `redelivery_reorder`, and the delivery in flight of that message is
+   * settled here and left in `superseded` for the caller. A keyed message
+   * with stamps is named by them (looked up among its key's deliveries in
+   * flight and the recently settled stamps), and only when its seq does not
+   * move its key forward, since otherwise it cannot repeat a message of that
+   * key; any other message is named by its id. The answer is in
+   * `redelivered` until the next call.
    */
   register<D extends Delivery>(delivery: D, producer: string | undefined, seq: number, countSaysRedelivered: boolean): D {
     const stream = delivery.stream;
@@ -181,15 +197,25 @@ export class Tracker {
     let order: SequenceOrder | undefined;
     if (key !== undefined) {
       keyState = this.keys.touch(stream.keys, key);
-      if (producer !== undefined && seq === seq) {
+      if (producer !== undefined && !Number.isNaN(seq)) {
         delivery.seq = seq;
-        order = keyState.observeSequence(this.intern(producer), seq);
+        delivery.producer = this.intern(producer);
+        order = keyState.observeSequence(delivery.producer, seq);
       }
     }
     let redelivered = countSaysRedelivered;
     let superseded: Delivery | undefined;
     const messageId = delivery.messageId;
-    if (messageId !== undefined && order !== SEQ_FORWARD) {
+    if (order !== undefined) {
+      // Named by its stamps: only a seq that does not move its key forward can repeat a message.
+      if (order !== SEQ_FORWARD) {
+        superseded = heldWithStamps(keyState as KeyState, delivery.producer as string, seq);
+        if (superseded !== undefined) {
+          this.settle(superseded);
+          redelivered = true;
+        } else if (!redelivered && stream.recentlySettled.hasStamp(delivery.producer as string, seq)) redelivered = true;
+      }
+    } else if (messageId !== undefined) {
       superseded = stream.held.get(messageId);
       if (superseded !== undefined) {
         this.settle(superseded);
@@ -206,7 +232,7 @@ export class Tracker {
     }
     delivery.keyState = keyState;
     delivery.inflight = true;
-    if (messageId !== undefined) stream.held.set(messageId, delivery);
+    if (order === undefined && messageId !== undefined) stream.held.set(messageId, delivery);
 
     this.inflight++;
     stream.inflight++;
@@ -244,7 +270,9 @@ export class Tracker {
     else nextOfStream.previousOfStream = previousOfStream;
     delivery.previousOfStream = delivery.nextOfStream = undefined;
     const messageId = delivery.messageId;
-    if (messageId !== undefined) {
+    if (delivery.producer !== undefined && delivery.seq !== undefined)
+      stream.recentlySettled.rememberStamp(delivery.producer, delivery.seq);
+    else if (messageId !== undefined) {
       if (stream.held.get(messageId) === delivery) stream.held.delete(messageId);
       stream.recentlySettled.remember(messageId);
     }
