@@ -23,8 +23,8 @@ export class ConsumerDelivery extends Delivery implements AckTimeoutLink<Consume
   spanEnded = false;
   redeliveryExpected = false;
   span!: Span;
-  /** The context the process span was started in (extracted from the message). */
-  parentContext: Context = ROOT_CONTEXT;
+  /** The context the message carried (extracted from it): the process span's parent or link, and baggage. */
+  messageContext: Context = ROOT_CONTEXT;
   /** This consumer's in-flight deliveries, in receive order. */
   previousOfConsumer: ConsumerDelivery | undefined = undefined;
   nextOfConsumer: ConsumerDelivery | undefined = undefined;

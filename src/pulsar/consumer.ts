@@ -10,7 +10,7 @@ import { IncomingStamps } from '../context/incoming.js';
 import { newInstanceId } from '../context/stamps.js';
 import * as semconv from '../semconv.js';
 import { parseServiceUrl, type ServerAddress } from '../telemetry/server-address.js';
-import { Destination, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
+import { Destination, type ReceivedItem, type ReceiveStart, type SettleKind } from '../telemetry/spans.js';
 import { parseTopicName } from '../telemetry/topic-name.js';
 import { RedeliveryPolicy } from '../tracking/redelivery-policy.js';
 import { ConsumerDelivery, type TopicRoute } from './consumer-delivery.js';
@@ -169,15 +169,19 @@ export class ConsumerInstrumentation {
       // One destination for the span when every message shares it (a multi-topic batch names none).
       let common: Destination | undefined;
       let mixed = false;
+      const items: ReceivedItem[] = [];
       for (const message of messages) {
-        const destination = this.ownDelivery(message)?.route.destination;
-        if (destination === undefined) continue;
+        const delivery = this.ownDelivery(message);
+        if (delivery === undefined) continue;
+        // What its delivery read: nothing is asked of the message again.
+        items.push({ message, messageContext: delivery.messageContext, messageId: delivery.messageId });
+        const destination = delivery.route.destination;
         if (common === undefined) common = destination;
         else if (destination.topic.base !== common.topic.base) mixed = true;
       }
       // Nothing of it was instrumented (the instance closed, or delivery failed): no span either.
       if (common === undefined) return;
-      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, messages);
+      this.pipeline.spans.recordReceive(start, mixed ? undefined : common, items);
     } catch (error) {
       logInternal(error);
     }
@@ -237,7 +241,9 @@ export class ConsumerInstrumentation {
       const subscriptionType = route.destination.subscriptionType;
       if (subscriptionType !== undefined) span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_SUBSCRIPTION_TYPE, subscriptionType);
       pipeline.spans.setKey(span, key);
-      pipeline.spans.describeMessage(span, message, messageId ?? this.messageIdObject(message));
+      // Read once here unless tracking read it; kept for a receive span of the same message.
+      delivery.messageId ??= this.messageIdForSpan(message);
+      pipeline.spans.describeMessage(span, message, delivery.messageId ?? null);
       span.setAttribute(semconv.ATTR_MESSAGING_PULSAR_REDELIVERY_COUNT, redeliveryCount);
       span.setAttribute(semconv.ATTR_KEYSCOPE_CONSUMER, this.consumerId);
       if (stamps.stamped && stamps.producer !== undefined) {
@@ -345,12 +351,12 @@ export class ConsumerInstrumentation {
     return byId.get(String(messageId));
   }
 
-  /** The id object for a recording span's attribute, when the id was not read for tracking; null when it cannot be read. */
-  private messageIdObject(message: MessageLike): unknown {
+  /** The id for a recording span's attribute, when tracking did not read it; undefined when it cannot be read. */
+  private messageIdForSpan(message: MessageLike): string | undefined {
     try {
-      return message.getMessageId() ?? null;
+      return messageIdOf(message);
     } catch {
-      return null;
+      return undefined;
     }
   }
 

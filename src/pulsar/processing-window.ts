@@ -22,7 +22,7 @@ export function runWindow<T>(pipeline: Pipeline, delivery: ConsumerDelivery, fn:
     const span = delivery.span;
     // Nothing to make active when tracing is off and the message carried no context.
     result =
-      delivery.parentContext === ROOT_CONTEXT && !hasContext(span) ? fn() : context.with(trace.setSpan(delivery.parentContext, span), fn);
+      delivery.messageContext === ROOT_CONTEXT && !hasContext(span) ? fn() : context.with(trace.setSpan(delivery.messageContext, span), fn);
   } catch (error) {
     if (opened) closeWindow(pipeline, delivery, true, error);
     throw error;

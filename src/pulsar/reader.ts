@@ -33,7 +33,7 @@ class ReaderInstrumentation {
       }
       const stamps = this.stamps.read(message.getProperties());
       if (stamps.firstError !== undefined) this.pipeline.countContextErrors(destination.topic.base, stamps);
-      const started: ProcessTarget = { span: INVALID_SPAN, parentContext: ROOT_CONTEXT };
+      const started: ProcessTarget = { span: INVALID_SPAN, messageContext: ROOT_CONTEXT };
       this.pipeline.spans.startProcess(destination, stamps.context, started);
       return started;
     } catch (error) {
@@ -55,7 +55,7 @@ class ReaderInstrumentation {
       const span = started.span;
       let result: unknown;
       try {
-        result = context.with(trace.setSpan(started.parentContext, span), () => listener(message, wrappedReader));
+        result = context.with(trace.setSpan(started.messageContext, span), () => listener(message, wrappedReader));
       } catch (error) {
         recordError(span, error);
         span.end();

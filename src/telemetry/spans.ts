@@ -8,22 +8,18 @@
  */
 import {
   INVALID_TRACEID,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
   context,
-  propagation,
   trace,
   type Attributes,
   type Context,
   type Link,
   type Span,
-  type SpanContext,
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
-import { PropertyGetter } from '../context/carrier.js';
 import * as semconv from '../semconv.js';
 import type { KeyRenderer } from './key-policy.js';
 import { formatMessageId, partitionOfMessageId } from './message-id.js';
@@ -40,10 +36,20 @@ export type ConsumerSpanRelation = 'parent' | 'link';
  */
 export type SettleKind = 'ack' | 'nack' | 'ack_cumulative' | 'closed' | 'untracked' | 'redelivered';
 
-/** Where startProcess puts the span and the context it was started in (a delivery, to save an object). */
+/** Where startProcess puts the span and the context the message carried (a delivery, to save an object). */
 export interface ProcessTarget {
   span: Span;
-  parentContext: Context;
+  /** Extracted from the message: the producer's span context (the process span's parent or link) and baggage. */
+  messageContext: Context;
+}
+
+/** What a receive span records of one message it returned, from its delivery (nothing is read from the message again). */
+export interface ReceivedItem {
+  message: ReceivedMessage;
+  /** The context the message carried (see ProcessTarget). */
+  messageContext: Context;
+  /** The message id as read for its delivery, if it was. */
+  messageId: string | undefined;
 }
 
 /**
@@ -65,10 +71,15 @@ export class Destination {
   readonly processOptions: SpanOptions;
 
   /** `server`: the broker the client was created for, when its service URL names one. */
-  constructor(readonly topic: TopicName, subscription?: string, subscriptionType?: string, server?: ServerAddress) {
-    this.sendSpanName = 'send ' + topic.base;
-    this.processSpanName = 'process ' + topic.base;
-    this.receiveSpanName = 'receive ' + topic.base;
+  constructor(
+    readonly topic: TopicName,
+    subscription?: string,
+    subscriptionType?: string,
+    server?: ServerAddress,
+  ) {
+    this.sendSpanName = `send ${topic.base}`;
+    this.processSpanName = `process ${topic.base}`;
+    this.receiveSpanName = `receive ${topic.base}`;
     const common: Attributes = {
       [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_PULSAR,
       [semconv.ATTR_MESSAGING_DESTINATION_NAME]: topic.base,
@@ -148,7 +159,6 @@ export class KeyscopeSpans {
   readonly receiveSpans: boolean;
   private readonly relation: ConsumerSpanRelation;
   private readonly bodySize: boolean;
-  private readonly getter = new PropertyGetter();
 
   constructor(
     public tracer: Tracer,
@@ -203,14 +213,13 @@ export class KeyscopeSpans {
    * 'link'). Baggage in `extracted` is kept either way.
    */
   startProcess(destination: Destination, extracted: Context, target: ProcessTarget): void {
+    target.messageContext = extracted;
     const producerSpan = trace.getSpanContext(extracted);
     if (producerSpan === undefined) {
-      target.parentContext = extracted;
       target.span = this.tracer.startSpan(destination.processSpanName, destination.processOptions, extracted);
       return;
     }
     const parent = this.relation === 'parent' ? extracted : trace.deleteSpan(extracted);
-    target.parentContext = parent;
     target.span = this.tracer.startSpan(
       destination.processSpanName,
       { kind: SpanKind.CONSUMER, attributes: destination.processAttributes, links: [{ context: producerSpan }] },
@@ -245,11 +254,11 @@ export class KeyscopeSpans {
    * `destination` is the messages' common destination, or undefined when a
    * batch spans several (the span is then named `receive`).
    */
-  recordReceive(start: ReceiveStart, destination: Destination | undefined, messages: readonly ReceivedMessage[]): void {
+  recordReceive(start: ReceiveStart, destination: Destination | undefined, messages: readonly ReceivedItem[]): void {
     if (messages.length === 0) return;
     const links: Link[] = [];
-    for (const message of messages) {
-      const producer = this.producerContext(message);
+    for (const item of messages) {
+      const producer = trace.getSpanContext(item.messageContext);
       if (producer !== undefined) links.push({ context: producer });
     }
     const attributes: Attributes = destination === undefined ? RECEIVE_WITHOUT_DESTINATION : destination.receiveAttributes;
@@ -260,12 +269,13 @@ export class KeyscopeSpans {
     );
     if (span.isRecording()) {
       if (messages.length === 1) {
-        this.describeMessage(span, messages[0] as ReceivedMessage);
+        const only = messages[0] as ReceivedItem;
+        this.describeMessage(span, only.message, only.messageId ?? null);
       } else {
         span.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messages.length);
         if (this.bodySize) {
           let total = 0;
-          for (const message of messages) total += payloadLength(message.getData()) ?? 0;
+          for (const item of messages) total += payloadLength(item.message.getData()) ?? 0;
           span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_BODY_SIZE, total);
         }
       }
@@ -283,13 +293,6 @@ export class KeyscopeSpans {
   settle(span: Span, kind: SettleKind): void {
     if (!span.isRecording()) return;
     span.addEvent('settle', SETTLE_EVENT_ATTRIBUTES[kind]);
-  }
-
-  /** The producer's span context carried by a message (a second extraction, paid only by receive spans). */
-  private producerContext(message: ReceivedMessage): SpanContext | undefined {
-    const properties: unknown = message.getProperties();
-    if (properties === null || typeof properties !== 'object') return undefined;
-    return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, properties as { [key: string]: string }, this.getter));
   }
 }
 

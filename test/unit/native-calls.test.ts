@@ -75,6 +75,12 @@ describe('Message getters called per message on the consumer path', () => {
     expect(perMessage(await sendReceiveAck(h, 'customer-1'), MESSAGES)).toEqual(sorted({ ...WITH_ID, 'MessageId.toString': 2 }));
   });
 
+  it('a receive span takes what the delivery read: nothing more is asked of the message', async () => {
+    h = harness({ receiveSpans: true });
+    expect(perMessage(await sendReceiveAck(h, 'customer-1'), MESSAGES)).toEqual(sorted({ ...WITH_ID, 'MessageId.toString': 2 }));
+    expect(h.tracing.byName('receive t')).toHaveLength(MESSAGES);
+  });
+
   it('an ordering key makes the partition key unnecessary', async () => {
     h = harness({ sampled: false });
     const { getPartitionKey: _unused, ...withoutPartitionKey } = ALWAYS;
