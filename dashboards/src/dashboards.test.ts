@@ -245,7 +245,9 @@ describe('the panels each dashboard promises, by title, type and query', () => {
 describe('orchestrator dashboard', () => {
   it('shows decisions, sends, the executor, the lock, the gateway and provider, timers and keyscope per key', () => {
     const model = built.find(({ model: m }) => m.uid === 'keyscope-orchestrator')?.model as ExportedDashboard;
-    const exprs = panelQueries(model).map((query) => query.expr).join('\n');
+    const exprs = panelQueries(model)
+      .map((query) => query.expr)
+      .join('\n');
     for (const name of knownSeriesNames()) {
       if (!name.startsWith('orchestrator_') || name.endsWith('_sum') || name.endsWith('_count')) continue;
       const base = name.replace(/_bucket$/, '');

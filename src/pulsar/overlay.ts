@@ -11,7 +11,7 @@ export function overlay<T extends object>(target: T, overrides: Record<string, u
   return new Proxy(target, {
     get(object, property) {
       if (property === INSTRUMENTED) return true;
-      if (typeof property === 'string' && Object.prototype.hasOwnProperty.call(overrides, property)) {
+      if (typeof property === 'string' && Object.hasOwn(overrides, property)) {
         return overrides[property];
       }
       const value: unknown = Reflect.get(object, property, object);

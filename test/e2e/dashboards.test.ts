@@ -102,7 +102,9 @@ const ourTopics = Object.values(topics);
 // The orchestrator run's topics (named after its run id): only the panel
 // queries select them; the assertions below are about the four runs above.
 const ORCHESTRATOR_RUN_ID = `dash-${runId}`;
-const orchestratorTopics = ['events', 'timers', 'outbound'].map((suffix) => `persistent://public/orchestrator/${ORCHESTRATOR_RUN_ID}-${suffix}`);
+const orchestratorTopics = ['events', 'timers', 'outbound'].map(
+  (suffix) => `persistent://public/orchestrator/${ORCHESTRATOR_RUN_ID}-${suffix}`,
+);
 const REDIS = `redis://127.0.0.1:${env.REDIS_PORT ?? '6379'}`;
 // A regex inside a PromQL string: the backslash that escapes a regex
 // metacharacter must itself be escaped.
