@@ -5,6 +5,7 @@ import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk
 import { acrossConsumersDashboard } from './across-consumers.js';
 import type { DashboardDefinition } from './common.js';
 import { keyHealthDashboard } from './key-health.js';
+import { orchestratorDashboard } from './orchestrator.js';
 import { pulsarSubscriptionsDashboard } from './pulsar-subscriptions.js';
 import { tracesRedDashboard } from './traces-red.js';
 
@@ -13,6 +14,7 @@ export const dashboards: readonly DashboardDefinition[] = [
   pulsarSubscriptionsDashboard,
   tracesRedDashboard,
   acrossConsumersDashboard,
+  orchestratorDashboard,
 ];
 
 /** The exact text written to dashboards/<file>. */

@@ -16,6 +16,7 @@ const expectedUids: Record<string, string> = {
   'pulsar-subscriptions.json': 'keyscope-pulsar-subscriptions',
   'traces-red.json': 'keyscope-traces-red',
   'across-consumers.json': 'keyscope-across-consumers',
+  'orchestrator.json': 'keyscope-orchestrator',
 };
 
 const built = dashboards.map((definition) => ({ definition, model: definition.build() }));
@@ -96,9 +97,12 @@ describe.each(built.map(({ definition, model }) => [definition.file, model] as c
       expect(variable.allValue).toBe('.*');
       for (const name of referencedSeriesNames(String(variable.query))) expect(known, `variable ${variable.name}`).toContain(name);
     }
+    // The orchestrator's own series have no topic: there, they follow the mode variable instead.
+    const orchestratorOwn = queries.filter((query) => /\borchestrator_/.test(query.expr));
+    for (const query of orchestratorOwn) expect(query.expr, query.panelTitle).toContain('mode=~"$mode"');
     // The auditor's series carry the subscription only: they filter on it.
     const filtered = queries.filter((query) => query.expr.includes('$topic') || query.expr.includes('$subscription'));
-    expect(filtered.length).toBeGreaterThan(queries.length / 2);
+    expect(filtered.length).toBeGreaterThan((queries.length - orchestratorOwn.length) / 2);
   });
 
   it('queries only metric names the library, the broker and the collector export', () => {
@@ -235,6 +239,24 @@ describe('the panels each dashboard promises, by title, type and query', () => {
       ...quantiles,
     ]);
     expect(panels.get('Duration p50 / p95 / p99 by span')?.exemplar).toBe(true);
+  });
+});
+
+describe('orchestrator dashboard', () => {
+  it('shows decisions, sends, the executor, the lock, the gateway and provider, timers and keyscope per key', () => {
+    const model = built.find(({ model: m }) => m.uid === 'keyscope-orchestrator')?.model as ExportedDashboard;
+    const exprs = panelQueries(model)
+      .map((query) => query.expr)
+      .join('\n');
+    for (const name of knownSeriesNames()) {
+      if (!name.startsWith('orchestrator_') || name.endsWith('_sum') || name.endsWith('_count')) continue;
+      const base = name.replace(/_bucket$/, '');
+      expect(exprs, name).toContain(base);
+    }
+    expect(exprs).toMatch(/by \(mode, outcome\) \(rate\(orchestrator_decisions_total/);
+    expect(exprs).toMatch(/by \(mode, channel\) \(rate\(orchestrator_sends_total/);
+    expect(exprs).toMatch(/keyscope_ordering_violations_total/);
+    expect((model.templating.list ?? []).map((variable) => variable.name)).toContain('mode');
   });
 });
 

@@ -107,18 +107,59 @@ export const spanMetricLabels = {
   subscription: 'messaging_destination_subscription_name',
 } as const;
 
+/**
+ * The reference orchestrator's own metrics (example-orchestrator/telemetry/
+ * metrics.ts; its unit test checks both lists agree). Every series has a
+ * `mode` label.
+ */
+export const orchestratorMetrics = {
+  decisions: 'orchestrator_decisions_total',
+  sends: 'orchestrator_sends_total',
+  events: 'orchestrator_events_total',
+  timersScheduled: 'orchestrator_timers_scheduled_total',
+  lockWait: 'orchestrator_lock_wait_seconds',
+  lockHold: 'orchestrator_lock_hold_seconds',
+  lockContention: 'orchestrator_lock_contention_total',
+  lockFailures: 'orchestrator_lock_failures_total',
+  fencingRejections: 'orchestrator_fencing_rejections_total',
+  outOfSequence: 'orchestrator_out_of_sequence_total',
+  executorInFlight: 'orchestrator_executor_in_flight',
+  executorActiveKeys: 'orchestrator_executor_active_keys',
+  executorRetries: 'orchestrator_executor_retries_total',
+  executorStalled: 'orchestrator_executor_stalled_total',
+  executorHandle: 'orchestrator_executor_handle_seconds',
+  deadLetters: 'orchestrator_dead_letters_total',
+  gatewayDeliveries: 'orchestrator_gateway_deliveries_total',
+  gatewayResponses: 'orchestrator_gateway_provider_responses_total',
+  providerRequests: 'orchestrator_provider_requests_total',
+  providerLatency: 'orchestrator_provider_latency_seconds',
+  sendLateness: 'orchestrator_send_lateness_seconds',
+  timersRelayed: 'orchestrator_timers_relayed_total',
+  timerRelayLag: 'orchestrator_timer_relay_lag_seconds',
+} as const;
+
+export const orchestratorHistograms: readonly string[] = [
+  orchestratorMetrics.lockWait,
+  orchestratorMetrics.lockHold,
+  orchestratorMetrics.executorHandle,
+  orchestratorMetrics.providerLatency,
+  orchestratorMetrics.sendLateness,
+  orchestratorMetrics.timerRelayLag,
+];
+
 const histogramSuffixes = ['_bucket', '_sum', '_count'];
 
 /** Every series name a query may reference, histogram suffixes included. */
 export function knownSeriesNames(): Set<string> {
   const names = new Set<string>();
-  const histograms = new Set<string>([...keyscopeHistograms, spanMetrics.duration]);
+  const histograms = new Set<string>([...keyscopeHistograms, ...orchestratorHistograms, spanMetrics.duration]);
   for (const name of [
     ...Object.values(keyscopeMetrics),
     ...Object.values(pulsarMetrics),
     ...Object.values(auditMetrics),
     ...Object.values(brokerExporterMetrics),
     ...Object.values(spanMetrics),
+    ...Object.values(orchestratorMetrics),
   ]) {
     if (histograms.has(name)) {
       for (const suffix of histogramSuffixes) names.add(name + suffix);

@@ -80,7 +80,7 @@ export function renderReportHtml(report: ComparisonReport): string {
       .filter((m) => m.trace !== undefined)
       .map(
         (m) =>
-          ` — ${escapeHtml(m.mode)}: <a href="${escapeHtml(m.trace?.url ?? '')}">traces of <code>${escapeHtml(m.trace?.subscriberId ?? '')}</code></a>`,
+          ` — ${escapeHtml(m.mode)}: <a href="${escapeHtml(m.trace?.url ?? '')}">a trace of <code>${escapeHtml(m.trace?.subscriberId ?? '')}</code></a> (<a href="${escapeHtml(m.trace?.searchUrl ?? '')}">all of its traces</a>)`,
       )
       .join('')}</li>
     <li>Prometheus: <a href="${escapeHtml(report.links.prometheus)}">${escapeHtml(report.links.prometheus)}</a>; Grafana: <a href="${escapeHtml(report.links.grafana)}">${escapeHtml(report.links.grafana)}</a></li>
@@ -116,6 +116,7 @@ function summaryTable(modes: readonly ModeResult[]): string {
     ['events / applied / sends', (m) => `${m.events} / ${m.applied} / ${m.deliveries}`],
     ['oracle violations', (m) => describeCounts(m.oracle)],
     ['keyscope detected', (m) => describeCounts(m.keyscope)],
+    ['cross-consumer auditor (keyscope audit)', (m) => (m.auditor === null ? 'no auditor on this stack' : describeCounts(m.auditor))],
     [
       'keyscope vs oracle, by subscriber (found / oracle, false positives)',
       (m) =>

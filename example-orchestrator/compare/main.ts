@@ -126,9 +126,6 @@ export async function compare(
   });
   const keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
   const results: ModeResult[] = [];
-  // The load of each mode starts at a fixed moment after its processes are
-  // launched; the first mode allows 20 s, the next ones half as much again as the last needed (15 s at least).
-  let startAllowanceMs = 20_000;
   try {
     for (const mode of options.modes) {
       const result = await runModeLeg({
@@ -143,12 +140,10 @@ export async function compare(
         otlpEndpoint: target.otlpEndpoint,
         jaegerUrl: target.jaegerUrl,
         instrument: (client) => keyscope.instrumentClient(client),
-        startAllowanceMs,
         drainTimeoutMs: options.drainTimeoutMs ?? Math.max(120_000, options.load.durationMs * 3),
         log,
       });
       results.push(result);
-      startAllowanceMs = Math.min(60_000, Math.max(15_000, Math.round(result.startupMs * 1.5)));
       log(`${mode}: ${result.throughput} events/s, p99 ${result.p99Ms} ms, ${result.oracleTotal} oracle violations`);
     }
   } finally {
@@ -181,7 +176,9 @@ export function printReport(report: ComparisonReport, outDir: string): void {
   console.log(`\n${formatTable(report.modes)}\n\n${formatTargets(report)}\n`);
   console.log(`report:      ${join(outDir, 'report.html')} (data: report.json)`);
   for (const mode of report.modes) {
-    if (mode.trace !== undefined) console.log(`trace:       ${mode.mode}, split-brain key ${mode.trace.subscriberId}: ${mode.trace.url}`);
+    if (mode.trace === undefined) continue;
+    console.log(`trace:       ${mode.mode}, split-brain subscriber ${mode.trace.subscriberId}: ${mode.trace.url}`);
+    if (mode.trace.traceId !== undefined) console.log(`             all its traces: ${mode.trace.searchUrl}`);
   }
   console.log(
     `dashboards:  Grafana "Orchestrator" and "Key health" (docker compose: ${report.links.grafana}; native stack: import dashboards/*.json), Prometheus ${report.links.prometheus}`,

@@ -3,7 +3,6 @@
  * report entry: throughput, latency, the series behind the charts, and how
  * keyscope's per-key detections compare with the oracle's findings.
  */
-import type { SimClock } from '../domain/clock.js';
 import type { FaultRecord } from '../faults/runner.js';
 import type { Mode } from '../modes/modes.js';
 import { VIOLATION_KINDS, type OracleReport, type ViolationKind } from '../oracle/report.js';
@@ -17,7 +16,8 @@ export interface MeasureInput {
   runId: string;
   runDir: string;
   consumers: number;
-  clock: SimClock;
+  /** Wall clock when the load's first event was due: time 0 of the series. */
+  loadStartedAt: number;
   files: RunFiles;
   sampler: ProcessSampler;
   oracle: OracleReport;
@@ -26,9 +26,9 @@ export interface MeasureInput {
   faults: FaultRecord[];
 }
 
-export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes' | 'startupMs'> {
-  const { files, sampler, clock } = input;
-  const origin = clock.wallOrigin;
+export function measureMode(input: MeasureInput): Omit<ModeResult, 'trace' | 'notes' | 'startupMs' | 'auditor'> {
+  const { files, sampler } = input;
+  const origin = input.loadStartedAt;
   const published = new SecondBuckets();
   for (const event of files.events) published.add(event.publishedAt - origin, 1);
 

@@ -56,6 +56,7 @@ function modeResult(mode: Mode, throughput: number, overrides: Partial<ModeResul
     deadLettersByReason: { handler_failed: 1 },
     cpuMsPerEvent: 0.8,
     notes: [],
+    auditor: { exclusivity: 0, reorder: 0 },
     startupMs: 9_000,
     faults: [
       { kind: 'kill', plannedAtMs: 12_000, atMs: 12_003, durationMs: 20, detail: 'orchestrator-0 pid 1234' },
@@ -84,7 +85,12 @@ export function comparisonFixture(): ComparisonReport {
         lost_update: [{ subscriberId: 'sub-00042', detail: 'two writes from version 17 (orchestrator-0, orchestrator-2) <script>' }],
       },
       keyscope: { reorder: 40, redelivery_reorder: 3, concurrent: 0 },
-      trace: { subscriberId: 'sub-00042', url: 'http://127.0.0.1:16686/search?service=orchestrator' },
+      auditor: { exclusivity: 290, reorder: 60 },
+      trace: {
+        subscriberId: 'sub-00042',
+        url: 'http://127.0.0.1:16686/search?service=orchestrator',
+        searchUrl: 'http://127.0.0.1:16686/search?service=orchestrator',
+      },
     }),
     modeResult('failover', 240),
     modeResult('shared_redis_lock', 120, {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import puppeteer from 'puppeteer-core';
 
-export interface ChartCheck {
+interface ChartCheck {
   id: string;
   type: string;
   datasets: number;
@@ -24,7 +24,7 @@ export interface ReportPageCheck {
   title: string;
 }
 
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
     (p): p is string => p !== undefined && p !== '',
   );

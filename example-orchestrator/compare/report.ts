@@ -38,7 +38,7 @@ export interface DetectionScore {
   recall: number | null;
 }
 
-export interface TimeSeries {
+interface TimeSeries {
   /** Seconds since the run's clock origin (when publishing started). */
   t: number[];
   /** Events published per second. */
@@ -75,6 +75,8 @@ export interface ModeResult {
   /** keyscope detections by kind (sum over the mode's processes, killed ones included). */
   keyscope: Record<KeyscopeKind, number>;
   detection: DetectionScore[];
+  /** What the stack's cross-consumer auditor (keyscope audit) counted during this mode's leg; null without an auditor. */
+  auditor: { exclusivity: number; reorder: number } | null;
   /** Messages keyscope counted as stalled (in flight past the stall threshold). */
   stalls: number;
   /** Keys keyscope reported among the oldest stalled ones, with the oldest age seen. */
@@ -95,7 +97,7 @@ export interface ModeResult {
   /** What went differently from plan (e.g. the backlog did not drain in time). */
   notes: string[];
   /** A trace of a key the oracle found split (shared modes), for Jaeger. */
-  trace?: { subscriberId: string; traceId?: string; url: string };
+  trace?: { subscriberId: string; traceId?: string; url: string; searchUrl: string };
 }
 
 export interface TargetCheck {

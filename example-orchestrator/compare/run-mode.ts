@@ -6,9 +6,11 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ClientLike } from 'pulsar-keyscope';
 import { WebSocketClient } from 'pulsar-keyscope/websocket';
+import { DAY } from '../domain/clock.js';
 import { planFaults, runFaults, type FaultRecord, type FaultTarget } from '../faults/runner.js';
 import type { FaultSpec } from '../faults/schedule.js';
 import { FAULT_FILE_ENV, writeFaultSwitchFile } from '../faults/switches.js';
@@ -21,6 +23,7 @@ import { startMode } from '../modes/start-mode.js';
 import { loadRun } from '../oracle/load.js';
 import { runOracle } from '../oracle/oracle.js';
 import { VIOLATION_KINDS } from '../oracle/report.js';
+import { auditDelta, auditorMetricsUrl, readAuditCounts } from './auditor.js';
 import { DETECTIONS_FILE_ENV } from './detections.js';
 import { measureMode } from './measure.js';
 import type { ModeResult } from './report.js';
@@ -29,6 +32,7 @@ import { ProcessSampler } from './sampler.js';
 import { findTrace } from './traces.js';
 
 const execFileAsync = promisify(execFile);
+const AUDIT_SETTLE_MS = 5_000;
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
 export interface ModeRunOptions {
@@ -44,8 +48,6 @@ export interface ModeRunOptions {
   jaegerUrl: string;
   /** Wraps the load generator's client (keyscope stamps each event, so consumers can tell a reorder). */
   instrument: <T extends ClientLike>(client: T) => T;
-  /** Time the processes get to start before the load begins, ms. */
-  startAllowanceMs: number;
   /** How long to wait for the backlog to drain after the load, ms. */
   drainTimeoutMs: number;
   log: (line: string) => void;
@@ -73,15 +75,17 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     otlpEndpoint: options.otlpEndpoint,
     speed: load.timeScale,
     simOrigin: load.simulatedStartMs,
-    wallOrigin: Date.now() + options.startAllowanceMs,
     env: childEnv,
   });
   const startupMs = Math.round(performance.now() - startingAt);
+  const auditUrl = auditorMetricsUrl();
+  const auditBefore = await readAuditCounts(auditUrl, handle.run.subscriptions.orchestrator);
   const sampler = new ProcessSampler(() => handle.processes());
   const raw = new WebSocketClient({ serviceUrl: options.pulsarUrl });
   const client = options.instrument(raw);
   let faults: FaultRecord[] = [];
   let drained = true;
+  let loadStartedAt = Date.now();
   try {
     const producer = await client.createProducer({
       topic: handle.run.topics.events,
@@ -89,15 +93,20 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
       blockIfQueueFull: true,
       sendTimeoutMs: 120_000,
     });
-    const wallOrigin = handle.run.clock.wallOrigin;
-    const startedAt = performance.now() + (wallOrigin - Date.now());
-    if (wallOrigin < Date.now())
-      options.log(`${mode}: the processes took ${Date.now() - wallOrigin} ms longer to start than allowed; the load starts late`);
+    // The load starts at the first whole simulated day of the run clock after
+    // the processes are up: its event times move by whole days, which the
+    // rules (time of day, rolling windows, delays) do not see, so every mode
+    // decides the same whatever its start-up took.
+    const clock = handle.run.clock;
+    const dayWallMs = DAY / clock.speed;
+    const shiftDays = Math.max(1, Math.ceil((Date.now() + 250 - clock.wallOrigin) / dayWallMs));
+    loadStartedAt = clock.wallOrigin + shiftDays * dayWallMs;
+    const startedAt = performance.now() + (loadStartedAt - Date.now());
     const publisher = new LoadPublisher({
       producer,
-      events: planLoad(load),
+      events: planLoad({ ...load, simulatedStartMs: load.simulatedStartMs + shiftDays * DAY }),
       eventLogPath: join(runDir, 'events.jsonl'),
-      wallOrigin,
+      wallOrigin: loadStartedAt,
       maxInFlight: 500,
       onSendError: (event, error) => options.log(`${mode}: send of ${event.subscriberId} #${event.seq} failed: ${error.message}`),
     });
@@ -136,6 +145,9 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     await handle.stop();
   }
   await handle.collect();
+  // The last spans reach the auditor through the collector's batches within a few seconds.
+  await sleep(AUDIT_SETTLE_MS);
+  const auditor = auditDelta(auditBefore, await readAuditCounts(auditUrl, handle.run.subscriptions.orchestrator));
   for (const record of faults) if (record.error !== undefined) options.log(`${mode}: fault ${record.kind} failed: ${record.error}`);
 
   // Every example kept: the subscribers behind each kind score keyscope's detections key by key.
@@ -148,7 +160,7 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
     runId,
     runDir,
     consumers: options.consumers,
-    clock: handle.run.clock,
+    loadStartedAt,
     files: readRunFiles(runDir),
     sampler,
     oracle,
@@ -164,12 +176,32 @@ export async function runModeLeg(options: ModeRunOptions): Promise<ModeResult> {
   const splitKey = ['lost_update', 'double_send', 'out_of_order'].flatMap(
     (kind) => oracle.examples[kind as keyof typeof oracle.examples] ?? [],
   )[0]?.subscriberId;
-  const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, runId);
-  return { ...result, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
+  const trace = splitKey === undefined ? undefined : await findTrace(options.jaegerUrl, splitKey, handle.run.topics.events);
+  return { ...result, auditor, startupMs, notes, ...(trace === undefined ? {} : { trace }) };
 }
+
+/** Attempts to start a process, as a supervisor would: one started while the broker is down exits. */
+const START_ATTEMPTS = 5;
+const START_RETRY_MS = 3_000;
 
 function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {
   const pidOf = (index: number) => handle.consumers().find((info) => info.index === index)?.pid;
+  const startUntilUp = async (index: number, first: () => Promise<unknown>): Promise<string> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await (attempt === 1 ? first() : handle.restart(index));
+        return attempt === 1
+          ? `pid ${pidOf(index)}`
+          : `pid ${pidOf(index)}, attempt ${attempt} (the earlier ones exited: ${options.mode} broker or Redis down?)`;
+      } catch (error) {
+        if (attempt >= START_ATTEMPTS) throw error;
+        options.log(
+          `${options.mode}: orchestrator-${index} did not start (${error instanceof Error ? error.message.split(':')[0] : String(error)}); again in ${START_RETRY_MS / 1000} s`,
+        );
+        await sleep(START_RETRY_MS);
+      }
+    }
+  };
   return {
     async killOrchestrator(index) {
       const pid = pidOf(index);
@@ -177,12 +209,11 @@ function faultTarget(handle: ModeHandle, options: ModeRunOptions): FaultTarget {
       return `orchestrator-${index} (pid ${pid}) killed with SIGKILL`;
     },
     async restartOrchestrator(index) {
-      await handle.restart(index);
-      return `orchestrator-${index} restarted (pid ${pidOf(index)})`;
+      return `orchestrator-${index} restarted, ${await startUntilUp(index, () => handle.restart(index))}`;
     },
     async addConsumer() {
-      const index = await handle.addConsumer();
-      return `orchestrator-${index} added (pid ${pidOf(index)})`;
+      const index = Math.max(-1, ...handle.consumers().map((info) => info.index)) + 1;
+      return `orchestrator-${index} added, ${await startUntilUp(index, () => handle.addConsumer())}`;
     },
     restartBroker: () => restartService('pulsar', options),
     restartRedis: () => restartService('redis', options),

@@ -63,7 +63,7 @@ function redisAnswers(url: string): Promise<boolean> {
 }
 
 /** The services the comparison cannot run without (broker, Redis), and the observability ones. */
-export async function missingServices(target: StackEndpoints): Promise<{ required: string[]; optional: string[] }> {
+async function missingServices(target: StackEndpoints): Promise<{ required: string[]; optional: string[] }> {
   const [pulsar, redis, jaeger, prometheus] = await Promise.all([
     httpAnswers(`${target.pulsarUrl}/admin/v2/brokers/health`, 'ok'),
     redisAnswers(target.redisUrl),

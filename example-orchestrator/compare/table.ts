@@ -8,6 +8,7 @@ const COLUMNS: Array<[string, (m: ModeResult) => string]> = [
   ['p99 ms', (m) => m.p99Ms.toFixed(0)],
   ['oracle violations', (m) => describeCounts(m.oracle)],
   ['keyscope detected', (m) => describeCounts(m.keyscope)],
+  ['auditor', (m) => (m.auditor === null ? '-' : describeCounts(m.auditor))],
   ['stalls', (m) => String(m.stalls)],
   ['late p99 ms', (m) => (m.lateness.count === 0 ? '-' : m.lateness.p99Ms.toFixed(0))],
   ['redeliv.', (m) => String(m.redeliveries)],

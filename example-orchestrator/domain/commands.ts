@@ -15,9 +15,6 @@
 import { createHash } from 'node:crypto';
 import type { Channel } from './events.js';
 
-export const JOURNEYS = ['welcome', 'abandoned_cart', 'post_purchase'] as const;
-export type Journey = (typeof JOURNEYS)[number];
-
 export interface SendCommand {
   v: 1;
   commandId: string;

@@ -46,7 +46,10 @@ describe('journeys', () => {
 
   it('abandoned cart: reminders after 1 h (SMS) and 24 h (email) when no order comes', () => {
     const replay = replaySubscriber(
-      events({ type: 'subscribed', eventTime: T0, utcOffsetMinutes: NEW_YORK }, { type: 'cart_updated', eventTime: T0 + MINUTE, items: 2, value: 100 }),
+      events(
+        { type: 'subscribed', eventTime: T0, utcOffsetMinutes: NEW_YORK },
+        { type: 'cart_updated', eventTime: T0 + MINUTE, items: 2, value: 100 },
+      ),
       resolvePolicy({ welcomeFollowUpAfterMs: 10 * DAY }),
     );
     expect(sent(replay)).toContain(`abandoned_cart#1/reminder_1@${(MINUTE + HOUR) / HOUR}h/sms`);
@@ -101,7 +104,10 @@ describe('journeys', () => {
 
 describe('rules', () => {
   it('frequency cap: at most N sends per channel in any rolling window', () => {
-    const policy = resolvePolicy({ caps: { sms: { max: 2, windowMs: DAY }, email: { max: 10, windowMs: DAY } }, cartRemindersAfterMs: [HOUR] });
+    const policy = resolvePolicy({
+      caps: { sms: { max: 2, windowMs: DAY }, email: { max: 10, windowMs: DAY } },
+      cartRemindersAfterMs: [HOUR],
+    });
     const list = events(
       { type: 'subscribed', eventTime: T0, utcOffsetMinutes: NEW_YORK },
       { type: 'cart_updated', eventTime: T0 + MINUTE, items: 1, value: 1 },
@@ -179,7 +185,8 @@ describe('determinism', () => {
       const next = queue.shift()!;
       const nextTime = next.kind === 'event' ? next.event.eventTime : next.event.dueTime;
       for (const timer of [...(state?.timers ?? [])]) {
-        if (timer.dueTime < nextTime) apply({ kind: 'timer', event: { v: 1, type: 'timer_fired', subscriberId: ID, timerId: timer.id, dueTime: timer.dueTime } });
+        if (timer.dueTime < nextTime)
+          apply({ kind: 'timer', event: { v: 1, type: 'timer_fired', subscriberId: ID, timerId: timer.id, dueTime: timer.dueTime } });
       }
       apply(next);
     }
@@ -194,9 +201,14 @@ describe('determinism', () => {
 
   it('a timer_fired for a timer that already fired (or was cancelled) changes nothing', () => {
     const { state } = applyAll(list);
-    const decided = decide(state, { kind: 'timer', event: { v: 1, type: 'timer_fired', subscriberId: ID, timerId: 'abandoned_cart#1/reminder_1@0', dueTime: 0 } }, DEFAULT_POLICY, {
-      stateVersion: 5,
-    });
+    const decided = decide(
+      state,
+      { kind: 'timer', event: { v: 1, type: 'timer_fired', subscriberId: ID, timerId: 'abandoned_cart#1/reminder_1@0', dueTime: 0 } },
+      DEFAULT_POLICY,
+      {
+        stateVersion: 5,
+      },
+    );
     expect(decided.changed).toBe(false);
     expect(decided.skipped).toBe('timer_not_pending');
   });

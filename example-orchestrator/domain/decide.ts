@@ -17,7 +17,15 @@ import { cloneState, initialState, MAX_REMEMBERED_STEPS, type PendingTimer, type
 
 export type Input = { kind: 'event'; event: SubscriberEvent } | { kind: 'timer'; event: TimerFiredEvent };
 
-export type DecisionOutcome = 'sent' | 'capped' | 'quiet_hours' | 'unsubscribed' | 'no_channel' | 'duplicate' | 'cancelled' | 'timer_dropped';
+export type DecisionOutcome =
+  | 'sent'
+  | 'capped'
+  | 'quiet_hours'
+  | 'unsubscribed'
+  | 'no_channel'
+  | 'duplicate'
+  | 'cancelled'
+  | 'timer_dropped';
 
 export interface OutcomeRecord {
   outcome: DecisionOutcome;
@@ -96,7 +104,15 @@ export function fireAllTimers(state: SubscriberState, policy: JourneyPolicy, sta
   for (let guard = 0; guard < 1_000 && work.state.timers.length > 0; guard++) {
     work.fireTimersDueBy(work.state.timers[0]!.dueTime);
   }
-  return { changed: true, state: work.state, sends: work.sends, timers: [], firedTimers: work.fired, outcomes: work.outcomes, trigger: 'end' };
+  return {
+    changed: true,
+    state: work.state,
+    sends: work.sends,
+    timers: [],
+    firedTimers: work.fired,
+    outcomes: work.outcomes,
+    trigger: 'end',
+  };
 }
 
 /** Timers of an abandoned-cart journey: its reminders and their quiet-hours retries. */
@@ -219,7 +235,9 @@ class Work {
     if (cart === undefined || delay === undefined) return;
     // Reminder 1 by SMS, later ones by email.
     const channel: Channel = reminder === 0 ? 'sms' : 'email';
-    this.schedule('cart_reminder', cart.updatedAt + delay, `abandoned_cart#${cart.instance}`, `reminder_${reminder + 1}`, channel, { reminder });
+    this.schedule('cart_reminder', cart.updatedAt + delay, `abandoned_cart#${cart.instance}`, `reminder_${reminder + 1}`, channel, {
+      reminder,
+    });
   }
 
   private trySend(journey: string, step: string, channel: Channel, at: number, dueTime: number | undefined, firstDueTime?: number): void {

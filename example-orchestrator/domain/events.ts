@@ -25,7 +25,7 @@ export const SUBSCRIBER_EVENT_TYPES = [
 export type SubscriberEventType = (typeof SUBSCRIBER_EVENT_TYPES)[number];
 
 export type Channel = 'sms' | 'email';
-export const CHANNELS: readonly Channel[] = ['sms', 'email'];
+const CHANNELS: readonly Channel[] = ['sms', 'email'];
 
 interface EventBase {
   v: typeof WIRE_VERSION;
@@ -87,13 +87,7 @@ export interface TimerFiredEvent {
 
 export type WireEvent = SubscriberEvent | TimerFiredEvent;
 
-export type MalformedReason =
-  | 'bad_json'
-  | 'not_an_object'
-  | 'unsupported_version'
-  | 'unknown_type'
-  | 'missing_subscriber'
-  | 'bad_field';
+export type MalformedReason = 'bad_json' | 'not_an_object' | 'unsupported_version' | 'unknown_type' | 'missing_subscriber' | 'bad_field';
 
 export type ParseResult = { ok: true; event: WireEvent } | { ok: false; reason: MalformedReason; detail: string };
 
@@ -130,8 +124,12 @@ export function parseEvent(payload: Buffer | string): ParseResult {
   if (!isTime(record.eventTime)) return badField('eventTime');
   switch (type as SubscriberEventType) {
     case 'subscribed':
-      if (!Number.isInteger(record.utcOffsetMinutes) || Math.abs(record.utcOffsetMinutes as number) > 14 * 60) return badField('utcOffsetMinutes');
-      if (record.channels !== undefined && !(Array.isArray(record.channels) && record.channels.every((c) => CHANNELS.includes(c as Channel)))) {
+      if (!Number.isInteger(record.utcOffsetMinutes) || Math.abs(record.utcOffsetMinutes as number) > 14 * 60)
+        return badField('utcOffsetMinutes');
+      if (
+        record.channels !== undefined &&
+        !(Array.isArray(record.channels) && record.channels.every((c) => CHANNELS.includes(c as Channel)))
+      ) {
         return badField('channels');
       }
       break;
@@ -163,8 +161,4 @@ function isTime(value: unknown): value is number {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-export function isSubscriberEvent(event: WireEvent): event is SubscriberEvent {
-  return event.type !== 'timer_fired';
 }

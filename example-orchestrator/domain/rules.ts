@@ -30,7 +30,14 @@ export function judgeSend(state: SubscriberState, policy: JourneyPolicy, command
 }
 
 /** Records a send in the state (steps sent, cap window). */
-export function recordSend(state: SubscriberState, policy: JourneyPolicy, commandId: string, channel: Channel, at: number, maxSteps: number): void {
+export function recordSend(
+  state: SubscriberState,
+  policy: JourneyPolicy,
+  commandId: string,
+  channel: Channel,
+  at: number,
+  maxSteps: number,
+): void {
   state.stepsSent.push(commandId);
   if (state.stepsSent.length > maxSteps) state.stepsSent.splice(0, state.stepsSent.length - maxSteps);
   const cap = policy.caps[channel];
@@ -40,13 +47,13 @@ export function recordSend(state: SubscriberState, policy: JourneyPolicy, comman
   state.sendTimes[channel] = times.slice(-cap.max);
 }
 
-export function sendsInWindow(times: readonly number[], at: number, windowMs: number): number {
+function sendsInWindow(times: readonly number[], at: number, windowMs: number): number {
   let count = 0;
   for (const time of times) if (time > at - windowMs && time <= at) count++;
   return count;
 }
 
-export function localHour(at: number, utcOffsetMinutes: number): number {
+function localHour(at: number, utcOffsetMinutes: number): number {
   const local = at + utcOffsetMinutes * MINUTE;
   return Math.floor((((local % DAY) + DAY) % DAY) / HOUR);
 }

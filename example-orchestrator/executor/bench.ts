@@ -84,11 +84,17 @@ async function keyed(): Promise<{ ms: number; check: OrderCheck }> {
   return { ms: performance.now() - started, check };
 }
 
-console.log(`keyed executor benchmark: ${keys} keys x ${perKey} messages, ${workMs} ms of work each, maxInFlight ${maxInFlight}, maxKeyDepth ${maxKeyDepth}, node ${process.version}`);
+console.log(
+  `keyed executor benchmark: ${keys} keys x ${perKey} messages, ${workMs} ms of work each, maxInFlight ${maxInFlight}, maxKeyDepth ${maxKeyDepth}, node ${process.version}`,
+);
 const fast = await keyed();
-console.log(`  keyed executor   ${fast.ms.toFixed(0).padStart(7)} ms  ${((fast.check.processed * 1000) / fast.ms).toFixed(0).padStart(7)} msg/s  order violations ${fast.check.violations}`);
+console.log(
+  `  keyed executor   ${fast.ms.toFixed(0).padStart(7)} ms  ${((fast.check.processed * 1000) / fast.ms).toFixed(0).padStart(7)} msg/s  order violations ${fast.check.violations}`,
+);
 const slow = await oneAtATime();
-console.log(`  one at a time    ${slow.ms.toFixed(0).padStart(7)} ms  ${((slow.check.processed * 1000) / slow.ms).toFixed(0).padStart(7)} msg/s  order violations ${slow.check.violations}`);
+console.log(
+  `  one at a time    ${slow.ms.toFixed(0).padStart(7)} ms  ${((slow.check.processed * 1000) / slow.ms).toFixed(0).padStart(7)} msg/s  order violations ${slow.check.violations}`,
+);
 const ratio = slow.ms / fast.ms;
 console.log(`  speed-up ${ratio.toFixed(1)}x (target >= 10x), per-key order violations ${fast.check.violations} (target 0)`);
 if (fast.check.processed !== messages.length || fast.check.violations > 0 || ratio < 10) process.exitCode = 1;

@@ -56,7 +56,10 @@ class Gate {
   }
 }
 
-function executor(overrides: Partial<KeyedExecutorOptions<string>> & Pick<KeyedExecutorOptions<string>, 'handle'>, clock = new ManualClock()) {
+function executor(
+  overrides: Partial<KeyedExecutorOptions<string>> & Pick<KeyedExecutorOptions<string>, 'handle'>,
+  clock = new ManualClock(),
+) {
   const done: string[] = [];
   const deadLettered: string[] = [];
   const stalled: string[] = [];

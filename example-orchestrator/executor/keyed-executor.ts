@@ -21,7 +21,7 @@ export interface ExecutorClock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: ExecutorClock = {
+const systemClock: ExecutorClock = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => {
     const handle = setTimeout(callback, ms);

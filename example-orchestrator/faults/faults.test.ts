@@ -116,6 +116,39 @@ describe('fault runner', () => {
     for (const record of records) expect(record.atMs).toBeGreaterThanOrEqual(record.plannedAtMs - 2);
   });
 
+  it('starts each fault at its time even while an earlier one still runs; a restart waits for its kill', async () => {
+    const events: string[] = [];
+    const target = {
+      restartBroker: async () => {
+        events.push('broker down');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        events.push('broker up');
+        return 'broker back';
+      },
+      killOrchestrator: async () => {
+        events.push('kill');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        events.push('killed');
+        return 'pid 1';
+      },
+      restartOrchestrator: async () => {
+        events.push('restart');
+        return 'pid 2';
+      },
+      addConsumer: async () => {
+        events.push('add');
+        return 'orchestrator-3';
+      },
+    } as unknown as FaultTarget;
+    const plan = planFaults(parseFaultSchedule('broker-restart@10ms,kill@50ms:restartAfter=20ms,add-consumer@100ms'), [], 1000, []);
+    const started = performance.now();
+    const records = await runFaults(plan, target, { startedAt: started });
+    expect(events).toEqual(['broker down', 'kill', 'add', 'killed', 'restart', 'broker up']);
+    const add = records.find((r) => r.kind === 'add-consumer');
+    expect(add?.atMs).toBeLessThan(200);
+    expect(records.find((r) => r.kind === 'restart')?.atMs).toBeGreaterThanOrEqual(240);
+  });
+
   it('stops at the abort signal', async () => {
     const controller = new AbortController();
     const plan = planFaults(parseFaultSchedule('add-consumer@10ms,add-consumer@5s'), [], 10_000, []);

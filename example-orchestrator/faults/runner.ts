@@ -18,7 +18,7 @@ export interface FaultTarget {
   restartRedis(): Promise<string>;
 }
 
-export type FaultRecordKind = FaultKind | 'restart';
+type FaultRecordKind = FaultKind | 'restart';
 
 export interface FaultRecord {
   kind: FaultRecordKind;
@@ -38,6 +38,8 @@ interface TimelineStep {
   /** Returns the detail for the log; undefined for steps planned ahead (slow, poison). */
   run?: (target: FaultTarget) => Promise<string>;
   detail?: string;
+  /** A kill's restart: runs only once the kill itself is done. */
+  after?: TimelineStep;
 }
 
 export interface FaultPlan {
@@ -71,10 +73,16 @@ export function planFaults(
     const atMs = faultTimeMs(fault.at, durationMs);
     if (atMs >= durationMs) throw new FaultScheduleError(`fault ${fault.kind} at ${atMs} ms is not inside the ${durationMs} ms run`);
     switch (fault.kind) {
-      case 'kill':
-        steps.push({ atMs, kind: 'kill', run: (target) => target.killOrchestrator(fault.process) });
-        steps.push({ atMs: atMs + fault.restartAfterMs, kind: 'restart', run: (target) => target.restartOrchestrator(fault.process) });
+      case 'kill': {
+        const kill: TimelineStep = { atMs, kind: 'kill', run: (target) => target.killOrchestrator(fault.process) };
+        steps.push(kill, {
+          atMs: atMs + fault.restartAfterMs,
+          kind: 'restart',
+          run: (target) => target.restartOrchestrator(fault.process),
+          after: kill,
+        });
         break;
+      }
       case 'add-consumer':
         steps.push({ atMs, kind: 'add-consumer', run: (target) => target.addConsumer() });
         break;
@@ -127,27 +135,30 @@ function resolveKey(key: string, hotKeys: readonly string[]): string {
 }
 
 /**
- * Runs the plan's steps in time order, one after another (a step that takes
- * long, like a broker restart, delays the next one; the log shows when each
- * really happened). A failing step is logged and the run goes on.
+ * Starts each step at its time, whether or not the steps before it are done
+ * (a broker restart that takes a minute does not push the next fault back),
+ * so every mode meets its faults at the same moments; a kill's restart still
+ * waits for its kill. A failing step is logged and the run goes on. Resolves
+ * when every step has finished, with the records in the order they started.
  */
 export async function runFaults(
   plan: FaultPlan,
   target: FaultTarget,
   options: { startedAt: number; signal?: AbortSignal; onFault?(record: FaultRecord): void },
 ): Promise<FaultRecord[]> {
-  const records: FaultRecord[] = [];
   const now = () => performance.now() - options.startedAt;
-  for (const step of plan.steps) {
+  const done = new Map<TimelineStep, Promise<FaultRecord | undefined>>();
+  const runStep = async (step: TimelineStep): Promise<FaultRecord | undefined> => {
     const waitMs = step.atMs - now();
     if (waitMs > 0) {
       try {
         await sleep(waitMs, undefined, { signal: options.signal, ref: false });
       } catch {
-        break; // aborted: the run ended before this fault
+        return undefined; // aborted: the run ended before this fault
       }
     }
-    if (options.signal?.aborted) break;
+    if (step.after !== undefined) await done.get(step.after);
+    if (options.signal?.aborted) return undefined;
     const atMs = Math.round(now());
     const record: FaultRecord = { kind: step.kind, plannedAtMs: step.atMs, atMs, durationMs: 0, detail: step.detail ?? '' };
     if (step.run !== undefined) {
@@ -158,8 +169,10 @@ export async function runFaults(
       }
     }
     record.durationMs = Math.round(now()) - atMs;
-    records.push(record);
     options.onFault?.(record);
-  }
-  return records;
+    return record;
+  };
+  for (const step of plan.steps) done.set(step, runStep(step));
+  const records = await Promise.all(done.values());
+  return records.filter((record): record is FaultRecord => record !== undefined).sort((a, b) => a.atMs - b.atMs);
 }

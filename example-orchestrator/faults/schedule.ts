@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 
 export type FaultKind = 'kill' | 'add-consumer' | 'slow' | 'poison' | 'broker-restart' | 'redis-restart';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'add-consumer', 'slow', 'poison', 'broker-restart', 'redis-restart'];
+const FAULT_KINDS: readonly FaultKind[] = ['kill', 'add-consumer', 'slow', 'poison', 'broker-restart', 'redis-restart'];
 
 /** A time in the run: absolute ms, or a share of the run's duration. */
 export type FaultTime = { ms: number } | { share: number };

@@ -45,7 +45,7 @@ runMain(
       attributes: { 'orchestrator.mode': run.mode, 'orchestrator.run': run.runId },
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('gateway');
     const mode = { mode: run.mode };
     const role = { mode: run.mode, role: 'gateway' };
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });
@@ -103,7 +103,8 @@ runMain(
       maxKeyDepth: run.executor.maxKeyDepth,
       maxAttempts: MAX_ATTEMPTS,
       deadlineMs: run.executor.deadlineMs,
-      retryDelayMs: (attempt, error) => (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff(attempt)),
+      retryDelayMs: (attempt, error) =>
+        error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff(attempt),
       handle: (message) =>
         pulsar.keyscope.process(message, async () => {
           const command = parseCommand(message.getData());
@@ -116,8 +117,14 @@ runMain(
         stats.acked += 1;
       },
       onDeadLetter: async (message, error, info) => {
-        context.warn(`giving up on a send command after ${info.attempts} attempts: ${error instanceof Error ? error.message : String(error)}`);
-        await deadLetter.send({ data: message.getData(), partitionKey: message.getPartitionKey(), properties: { 'orchestrator-dead-letter-reason': 'delivery_failed' } });
+        context.warn(
+          `giving up on a send command after ${info.attempts} attempts: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        await deadLetter.send({
+          data: message.getData(),
+          partitionKey: message.getPartitionKey(),
+          properties: { 'orchestrator-dead-letter-reason': 'delivery_failed' },
+        });
         metrics.deadLetters.inc({ ...role, reason: 'delivery_failed' });
         stats.deadLettered += 1;
         await consumer.acknowledge(message);

@@ -25,7 +25,8 @@ const USAGE = `usage: loadgen/main.ts --run RUN_JSON [options]
   --rate N            events per second (default ${DEFAULT_LOAD.ratePerSecond})
   --duration SECONDS  how long to publish (default 60)
   --subscribers N     (default ${DEFAULT_LOAD.subscribers})   --seed N (default ${DEFAULT_LOAD.seed})   --skew X (default ${DEFAULT_LOAD.skew})
-  --metrics-port N    /metrics port (default 9468; 0 = any)`;
+  --metrics-port N    /metrics port (default: the run's first /metrics port + 3, beside the provider,
+                      gateway and timer relay; 0 = any)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       subscribers: { type: 'string', default: String(DEFAULT_LOAD.subscribers) },
       seed: { type: 'string', default: String(DEFAULT_LOAD.seed) },
       skew: { type: 'string', default: String(DEFAULT_LOAD.skew) },
-      'metrics-port': { type: 'string', default: '9468' },
+      'metrics-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     instanceId: `${run.runId}/loadgen`,
     otlpEndpoint: run.otlpEndpoint,
     metricsHost: run.metricsHost,
-    metricsPort: Number(values['metrics-port']),
+    metricsPort: values['metrics-port'] === undefined ? run.ports.providerMetrics + 3 : Number(values['metrics-port']),
   });
   const published = new Counter({
     name: 'loadgen_events_published_total',

@@ -74,7 +74,7 @@ export function validateLoadOptions(options: LoadOptions): LoadOptions {
   return options;
 }
 
-export function subscriberIdOf(index: number): string {
+function subscriberIdOf(index: number): string {
   return `sub-${String(index).padStart(5, '0')}`;
 }
 

@@ -103,6 +103,6 @@ export class LoadPublisher {
 }
 
 /** The events topic's message: the event's JSON, keyed by subscriber. */
-export function toProducerMessage(planned: PlannedEvent): ProducerMessageLike {
+function toProducerMessage(planned: PlannedEvent): ProducerMessageLike {
   return { data: encodeEvent(planned.event), partitionKey: planned.subscriberId };
 }

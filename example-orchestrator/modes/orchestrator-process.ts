@@ -32,13 +32,17 @@ runMain(
       ...(detections !== undefined ? { spanProcessors: [detections] } : {}),
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('orchestrator');
     const redis = await connectRedis(run.redisUrl, name, (error) => context.warn(`redis: ${error.message}`));
     const store = new RedisStore(redis, run.redisPrefix);
     const lock = traits.lock ? new SubscriberLock(redis, run.redisPrefix, run.lock) : undefined;
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });
     const producer = (topic: string) => pulsar.client.createProducer({ topic, ...PRODUCER_DEFAULTS });
-    const [outbound, timers, deadLetter] = await Promise.all([producer(run.topics.outbound), producer(run.topics.timers), producer(run.topics.deadLetter)]);
+    const [outbound, timers, deadLetter] = await Promise.all([
+      producer(run.topics.outbound),
+      producer(run.topics.timers),
+      producer(run.topics.deadLetter),
+    ]);
     const consumer = await pulsar.client.subscribe({
       topic: run.topics.events,
       subscription: run.subscriptions.orchestrator,
@@ -67,7 +71,9 @@ runMain(
     });
     orchestrator.start();
     const stopStats = reportStats(() => orchestrator.stats());
-    context.log(`consuming ${run.topics.events} (${traits.subscriptionType}, subscription ${run.subscriptions.orchestrator}); metrics on ${telemetry.metricsUrl}`);
+    context.log(
+      `consuming ${run.topics.events} (${traits.subscriptionType}, subscription ${run.subscriptions.orchestrator}); metrics on ${telemetry.metricsUrl}`,
+    );
     reportReady(telemetry.metricsUrl);
     onShutdown(context, async () => {
       await orchestrator.stop();

@@ -157,7 +157,14 @@ describe('Orchestrator', () => {
     expect(timers.sent).toHaveLength(1);
     expect(timers.sent[0]!.deliverAt).toBeGreaterThan(Date.now());
     expect(store.writes).toEqual([
-      expect.objectContaining({ subscriberId: 's-1', fromVersion: 0, toVersion: 1, lastSeqBefore: 0, lastSeqAfter: 1, decisions: [command!.decisionId] }),
+      expect.objectContaining({
+        subscriberId: 's-1',
+        fromVersion: 0,
+        toVersion: 1,
+        lastSeqBefore: 0,
+        lastSeqAfter: 1,
+        decisions: [command!.decisionId],
+      }),
     ]);
   });
 
@@ -174,12 +181,20 @@ describe('Orchestrator', () => {
     orchestrator.start();
     await until(() => consumer.acked.length === 6, 'every message acked');
     // Keys run concurrently: compare as sets.
-    expect(deadLetter.sent.map((sent) => sent.properties?.[DEAD_LETTER_REASON_PROPERTY]).sort()).toEqual(['bad_json', 'missing_subscriber', 'unknown_type']);
+    expect(deadLetter.sent.map((sent) => sent.properties?.[DEAD_LETTER_REASON_PROPERTY]).sort()).toEqual([
+      'bad_json',
+      'missing_subscriber',
+      'unknown_type',
+    ]);
     expect(store.deadLetters.map((record) => record.reason).sort()).toEqual(['bad_json', 'missing_subscriber', 'unknown_type']);
     expect((await store.read('s-1'))?.state.lastSeq).toBe(2);
     expect((await store.read('s-2'))?.state.subscribed).toBe(true);
     const metric = await registry.getSingleMetric('orchestrator_dead_letters_total')?.get();
-    expect(Object.fromEntries((metric?.values ?? []).map((value) => [value.labels.reason, value.value]))).toEqual({ bad_json: 1, unknown_type: 1, missing_subscriber: 1 });
+    expect(Object.fromEntries((metric?.values ?? []).map((value) => [value.labels.reason, value.value]))).toEqual({
+      bad_json: 1,
+      unknown_type: 1,
+      missing_subscriber: 1,
+    });
     expect(orchestrator.stats().deadLettered).toBe(3);
   });
 
@@ -195,8 +210,22 @@ describe('Orchestrator', () => {
 
   it('with enforceSequence, an event ahead of its predecessor waits, then goes back to the broker; never applied first', async () => {
     const { consumer, store, orchestrator } = setup('shared_redis_lock');
-    const lease = { acquire: async (subscriberId: string) => ({ subscriberId, token: 't', fence: store.nextFence(subscriberId), waitedMs: 0, contended: 0, acquiredAt: performance.now() }), release: async () => true };
-    const withLock = new Orchestrator({ ...(orchestrator as unknown as { deps: ConstructorParameters<typeof Orchestrator>[0] }).deps, lock: lease });
+    const lease = {
+      acquire: async (subscriberId: string) => ({
+        subscriberId,
+        token: 't',
+        fence: store.nextFence(subscriberId),
+        waitedMs: 0,
+        contended: 0,
+        acquiredAt: performance.now(),
+      }),
+      release: async () => true,
+      holder: async () => undefined,
+    };
+    const withLock = new Orchestrator({
+      ...(orchestrator as unknown as { deps: ConstructorParameters<typeof Orchestrator>[0] }).deps,
+      lock: lease,
+    });
     running.push(withLock);
     withLock.start();
     const early = message(event('s-1', 2, { type: 'product_viewed', productId: 'p' }), 's-1');

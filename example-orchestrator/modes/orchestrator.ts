@@ -29,8 +29,9 @@ import { isReceiveTimeout } from './receive.js';
 import type { RunInfo } from './run-info.js';
 
 export interface LockLike {
-  acquire(subscriberId: string): Promise<Lease>;
+  acquire(subscriberId: string, holder?: string): Promise<Lease>;
   release(lease: Lease): Promise<boolean>;
+  holder(subscriberId: string): Promise<string | undefined>;
 }
 
 export interface OrchestratorDeps {
@@ -55,7 +56,10 @@ export interface OrchestratorDeps {
   random?: () => number;
 }
 
-type Item = { message: MessageLike } & ({ ok: true; input: Input } | { ok: false; reason: MalformedReason; detail: string; subscriberId: string });
+type Item = { message: MessageLike } & (
+  | { ok: true; input: Input }
+  | { ok: false; reason: MalformedReason; detail: string; subscriberId: string }
+);
 
 /** The predecessor of this event is not applied yet (sequence-enforcing modes): hand it back for a redelivery. */
 export class OutOfSequenceError extends Error {
@@ -69,7 +73,16 @@ export class FencedWriteError extends Error {
 
 export const DEAD_LETTER_REASON_PROPERTY = 'orchestrator-dead-letter-reason';
 /** How long an event waits in place for its predecessor before the executor retries it. */
-const SEQUENCE_WAIT_MS = 300;
+const SEQUENCE_WAIT_MS = 1_000;
+
+/** What an input waits for in the sequence-enforcing modes. */
+type Blocker =
+  /** Nothing: it may go. */
+  | undefined
+  /** Its predecessor holds the subscriber's lock right now: it is being applied, wait. */
+  | { wait: true; what: string }
+  /** Anything else (queued behind it here, elsewhere, or not dispatched yet): give it back to the broker. */
+  | { wait: false; what: string };
 
 export class Orchestrator {
   private readonly executor: KeyedExecutor<Item>;
@@ -80,6 +93,8 @@ export class Orchestrator {
   private acked = 0;
   private retries = 0;
   private deadLettered = 0;
+  /** Sequence-enforcing modes: subscriber events taken by this process's executor, by subscriber, seq -> event time. */
+  private readonly local = new Map<string, Map<number, number>>();
 
   constructor(private readonly deps: OrchestratorDeps) {
     const settings = deps.run.executor;
@@ -97,6 +112,7 @@ export class Orchestrator {
       onDone: (item, info) => this.settle(item, info),
       onDeadLetter: (item, error, info) => this.deadLetterFailed(item, error, info),
       onAbandon: (item, error) => {
+        this.releaseLocally(item);
         if (error instanceof OutOfSequenceError) this.count('handed_back');
         else deps.log(`giving message ${item.message.getMessageId().toString()} back to the broker: ${describe(error)}`);
         deps.consumer.negativeAcknowledge(item.message);
@@ -160,7 +176,10 @@ export class Orchestrator {
       }
       this.received += 1;
       const item = toItem(message);
-      if (this.deps.traits.enforceSequence && item.ok && item.input.kind === 'event') await this.noteReceived(item.input.event);
+      if (this.deps.traits.enforceSequence && item.ok && item.input.kind === 'event') {
+        this.holdLocally(item.input.event);
+        await this.noteReceived(item.input.event);
+      }
       // Keyed by the message key: the key the broker routed by.
       const key = message.getPartitionKey() || (item.ok ? item.input.event.subscriberId : item.subscriberId);
       await this.executor.submit(key, item);
@@ -181,7 +200,7 @@ export class Orchestrator {
     let lease: Lease | undefined;
     if (lock !== undefined) {
       try {
-        lease = await lock.acquire(subscriberId);
+        lease = await lock.acquire(subscriberId, triggerOf(input));
       } catch (error) {
         metrics.lockFailures.inc({ ...mode, reason: 'timeout' });
         throw error;
@@ -196,7 +215,7 @@ export class Orchestrator {
       // Checked again under the lock: the wait above held no lock, so the state may have moved since.
       if (traits.enforceSequence) {
         const blocker = await this.blocker(input, lastSeq);
-        if (blocker !== undefined) throw new OutOfSequenceError(`${triggerOf(input)} of ${subscriberId} waits for ${blocker}`);
+        if (blocker !== undefined) throw new OutOfSequenceError(`${triggerOf(input)} of ${subscriberId} waits for ${blocker.what}`);
       }
       const decided = decide(stored?.state, input, run.policy, { stateVersion: version });
       const eventType = input.event.type;
@@ -275,12 +294,13 @@ export class Orchestrator {
    * subscriber to be applied (or dead-lettered); a timer waits for every
    * event received with an earlier event time. Shared hands a subscriber's
    * messages to any consumer in any order, so this is what restores the
-   * order the lock alone does not give. Polls the store without the lock
-   * (its holder may be applying the predecessor right now), at most
-   * SEQUENCE_WAIT_MS; still blocked then, the message goes back to the broker
-   * (nack) and comes again later: its predecessor may be queued behind it in
-   * this very process (a redelivery after a consumer died), and waiting
-   * would block it.
+   * order the lock alone does not give. An event waits in place only while
+   * its predecessor holds the lock (it is being applied, a matter of
+   * milliseconds), at most SEQUENCE_WAIT_MS; otherwise it goes back to the
+   * broker (nack) and comes again later. Waiting for a predecessor that is
+   * queued somewhere (behind this very event, or behind a waiting event in
+   * another consumer) could wait in a circle; giving back never does: the
+   * lowest event still to apply always finds its way.
    */
   private async awaitTurn(input: Input): Promise<void> {
     const subscriberId = input.event.subscriberId;
@@ -288,27 +308,55 @@ export class Orchestrator {
     let counted = false;
     for (let poll = 0; ; poll++) {
       const lastSeq = input.kind === 'event' ? ((await this.deps.store.read(subscriberId))?.state.lastSeq ?? 0) : 0;
-      if ((await this.blocker(input, lastSeq)) === undefined) return;
+      const blocker = await this.blocker(input, lastSeq);
+      if (blocker === undefined) return;
       if (!counted) {
         this.deps.metrics.outOfSequence.inc({ mode: this.deps.run.mode });
         this.count('out_of_sequence');
         counted = true;
       }
-      if (performance.now() - started > SEQUENCE_WAIT_MS) return;
-      await sleep(Math.min(20, 2 + poll));
+      if (!blocker.wait || performance.now() - started >= SEQUENCE_WAIT_MS) {
+        throw new OutOfSequenceError(`${triggerOf(input)} of ${subscriberId} waits for ${blocker.what}`);
+      }
+      await sleep(Math.min(10, 1 + poll));
     }
   }
 
-  /** What this input still waits for: an earlier event not applied yet; undefined when it may go. */
-  private async blocker(input: Input, lastSeq: number): Promise<string | undefined> {
-    const { store } = this.deps;
+  /** What this input still waits for; undefined when it may go. */
+  private async blocker(input: Input, lastSeq: number): Promise<Blocker> {
+    const { store, lock } = this.deps;
     const subscriberId = input.event.subscriberId;
-    if (input.kind === 'timer') return (await store.receivedBefore(subscriberId, input.event.dueTime)) ? 'an earlier event' : undefined;
+    const local = this.local.get(subscriberId);
+    if (input.kind === 'timer') {
+      const due = input.event.dueTime;
+      if ([...(local?.values() ?? [])].some((eventTime) => eventTime < due)) return { wait: false, what: 'an earlier event queued here' };
+      return (await store.receivedBefore(subscriberId, due)) ? { wait: false, what: 'an earlier event received elsewhere' } : undefined;
+    }
     const seq = input.event.seq;
     if (seq <= lastSeq + 1) return undefined;
     const skipped = new Set(await store.deadLetteredSeqs(subscriberId));
-    for (let missing = lastSeq + 1; missing < seq; missing++) if (!skipped.has(missing)) return `event ${missing}`;
+    for (let missing = lastSeq + 1; missing < seq; missing++) {
+      if (skipped.has(missing)) continue;
+      const applying = (await lock?.holder(subscriberId)) === `event:${missing}`;
+      return { wait: applying, what: `event ${missing}${applying ? ' (being applied)' : ''}` };
+    }
     return undefined;
+  }
+
+  private holdLocally(event: SubscriberEvent): void {
+    let held = this.local.get(event.subscriberId);
+    if (held === undefined) {
+      held = new Map();
+      this.local.set(event.subscriberId, held);
+    }
+    held.set(event.seq, event.eventTime);
+  }
+
+  private releaseLocally(item: Item): void {
+    if (!item.ok || item.input.kind !== 'event') return;
+    const held = this.local.get(item.input.event.subscriberId);
+    held?.delete(item.input.event.seq);
+    if (held?.size === 0) this.local.delete(item.input.event.subscriberId);
   }
 
   private async noteReceived(event: SubscriberEvent): Promise<void> {
@@ -321,6 +369,7 @@ export class Orchestrator {
   }
 
   private async settle(item: Item, info: SettledInfo): Promise<void> {
+    this.releaseLocally(item);
     this.deps.metrics.executorHandle.observe({ mode: this.deps.run.mode, role: 'orchestrator' }, info.totalMs / 1000);
     await this.deps.consumer.acknowledge(item.message);
     this.acked += 1;
@@ -335,7 +384,13 @@ export class Orchestrator {
     const subscriberId = item.ok ? item.input.event.subscriberId : item.subscriberId;
     const seq = item.ok && item.input.kind === 'event' ? item.input.event.seq : undefined;
     this.deps.log(`dead-lettering a message of ${subscriberId} after ${info.attempts} attempts: ${describe(error)}`);
-    await this.deadLetter(item.message, { subscriberId, reason: 'handler_failed', detail: describe(error), attempts: info.attempts, ...(seq !== undefined ? { seq } : {}) });
+    await this.deadLetter(item.message, {
+      subscriberId,
+      reason: 'handler_failed',
+      detail: describe(error),
+      attempts: info.attempts,
+      ...(seq !== undefined ? { seq } : {}),
+    });
     await this.settle(item, info);
   }
 
@@ -378,7 +433,13 @@ function toItem(message: MessageLike): Item {
   const event = parsed.event;
   const key = message.getPartitionKey();
   if (key !== '' && key !== event.subscriberId) {
-    return { message, ok: false, reason: 'bad_field', detail: `message key "${key}" is not the subscriberId "${event.subscriberId}"`, subscriberId: event.subscriberId };
+    return {
+      message,
+      ok: false,
+      reason: 'bad_field',
+      detail: `message key "${key}" is not the subscriberId "${event.subscriberId}"`,
+      subscriberId: event.subscriberId,
+    };
   }
   return { message, ok: true, input: event.type === 'timer_fired' ? { kind: 'timer', event } : { kind: 'event', event } };
 }

@@ -51,13 +51,23 @@ export function reportReady(metricsUrl: string, apiUrl?: string): void {
   send({ type: 'ready', metricsUrl, ...(apiUrl !== undefined ? { apiUrl } : {}) });
 }
 
-/** Reports stats every `intervalMs`; returns a function that stops it (after one last report). */
+/**
+ * Reports stats every `intervalMs`, with the CPU time this process used
+ * since the call (counter `cpu_ms`, start-up excluded: call it once ready);
+ * returns a function that stops it (after one last report).
+ */
 export function reportStats(collect: () => ProcessStats, intervalMs = 500): () => void {
-  const timer = setInterval(() => send({ type: 'stats', stats: collect() }), intervalMs);
+  const baseline = process.cpuUsage();
+  const withCpu = (): ProcessStats => {
+    const stats = collect();
+    const used = process.cpuUsage(baseline);
+    return { ...stats, counters: { ...stats.counters, cpu_ms: (used.user + used.system) / 1000 } };
+  };
+  const timer = setInterval(() => send({ type: 'stats', stats: withCpu() }), intervalMs);
   timer.unref();
   return () => {
     clearInterval(timer);
-    send({ type: 'stats', stats: collect() });
+    send({ type: 'stats', stats: withCpu() });
   };
 }
 

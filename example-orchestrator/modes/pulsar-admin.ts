@@ -8,17 +8,21 @@ export class PulsarAdmin {
 
   async ensureNamespace(namespace: string): Promise<void> {
     const status = await this.request('PUT', `namespaces/${namespace}`);
-    if (status !== 204 && status !== 409) throw new Error(`creating namespace ${namespace} failed with HTTP ${status}; is the broker at ${this.base} up (npm run stack:up)?`);
+    if (status !== 204 && status !== 409)
+      throw new Error(`creating namespace ${namespace} failed with HTTP ${status}; is the broker at ${this.base} up (npm run stack:up)?`);
   }
 
   async createPartitionedTopic(topic: string, partitions: number): Promise<void> {
     const status = await this.request('PUT', `${restPath(topic)}/partitions`, partitions);
-    if (status !== 204 && status !== 409) throw new Error(`creating partitioned topic ${topic} (${partitions} partitions) failed with HTTP ${status}`);
+    if (status !== 204 && status !== 409)
+      throw new Error(`creating partitioned topic ${topic} (${partitions} partitions) failed with HTTP ${status}`);
   }
 
   /** Messages not yet acknowledged on the subscription (delayed ones included); 0 when the topic does not exist yet. */
   async backlog(topic: string, subscription: string, partitioned: boolean): Promise<number> {
-    const response = await fetch(`${this.base}/${restPath(topic)}/${partitioned ? 'partitioned-stats' : 'stats'}`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${this.base}/${restPath(topic)}/${partitioned ? 'partitioned-stats' : 'stats'}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     if (response.status === 404) {
       await response.arrayBuffer();
       return 0;

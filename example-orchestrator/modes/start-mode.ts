@@ -41,15 +41,16 @@ const ENTRY_POINTS: Record<ProcessRole, string> = {
 const MODE_SHORT = { key_shared: 'ks', shared: 'sh', failover: 'fo', shared_redis_lock: 'lk' } as const;
 
 /** Monday 2026-01-05, 14:00 UTC: 9 am in New York, 6 am (quiet hours) in Los Angeles. */
-export const DEFAULT_SIM_ORIGIN = Date.UTC(2026, 0, 5, 14, 0, 0);
-export const DEFAULT_SPEED = 21_600;
+const DEFAULT_SIM_ORIGIN = Date.UTC(2026, 0, 5, 14, 0, 0);
+const DEFAULT_SPEED = 21_600;
 
 export function resolveRun(options: StartModeOptions): RunInfo {
   const env = process.env;
   const mode = options.mode;
   const traits = MODE_TRAITS[mode];
   const runId = options.runId ?? `${MODE_SHORT[mode]}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(runId)) throw new Error(`runId "${runId}" may only use letters, digits, _ and - (it names topics and Redis keys)`);
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(runId))
+    throw new Error(`runId "${runId}" may only use letters, digits, _ and - (it names topics and Redis keys)`);
   const runDir = options.runDir ?? join(env.KEYSCOPE_RUN_DIR ?? join(REPO_ROOT, '.run'), 'orchestrator', runId);
   const consumers = options.consumers ?? 3;
   const topic = (suffix: string) => `persistent://${NAMESPACE}/${runId}-${suffix}`;
@@ -70,7 +71,11 @@ export function resolveRun(options: StartModeOptions): RunInfo {
     },
     subscriptions: { orchestrator: 'orchestrator', timers: 'timer-relay', gateway: 'gateway' },
     partitions: traits.partitioned ? (options.partitions ?? Math.max(consumers, 3)) : 0,
-    clock: { wallOrigin: options.wallOrigin ?? Date.now(), simOrigin: options.simOrigin ?? DEFAULT_SIM_ORIGIN, speed: options.speed ?? DEFAULT_SPEED },
+    clock: {
+      wallOrigin: options.wallOrigin ?? Date.now(),
+      simOrigin: options.simOrigin ?? DEFAULT_SIM_ORIGIN,
+      speed: options.speed ?? DEFAULT_SPEED,
+    },
     timerGraceMs: options.timerGraceMs ?? 500,
     policy: resolvePolicy(options.policy),
     executor: {
@@ -244,10 +249,19 @@ export async function startMode(options: StartModeOptions): Promise<ModeHandle> 
     processes: () => [...children.values()].map((child) => ({ ...child.info })),
     consumers: () => orchestratorNames().map((info) => ({ ...info })),
     totals: (role) =>
-      totalStats([...exitedInfos, ...[...children.values()].filter((child) => child.info.alive).map((child) => child.info)].filter((info) => info.role === role)),
+      totalStats(
+        [...exitedInfos, ...[...children.values()].filter((child) => child.info.alive).map((child) => child.info)].filter(
+          (info) => info.role === role,
+        ),
+      ),
     async kill(index, signal = 'SIGKILL') {
       const child = children.get(`orchestrator-${index}`);
-      if (child === undefined) throw new Error(`no orchestrator-${index} (have ${orchestratorNames().map((info) => info.name).join(', ')})`);
+      if (child === undefined)
+        throw new Error(
+          `no orchestrator-${index} (have ${orchestratorNames()
+            .map((info) => info.name)
+            .join(', ')})`,
+        );
       if (!child.info.alive || child.process === undefined) return;
       progress(`fault: ${signal} to orchestrator-${index} (pid ${child.info.pid})`);
       child.process.kill(signal);
@@ -307,8 +321,8 @@ async function exportRecords<T>(batches: AsyncIterable<T[]>, path: string): Prom
   await writer.close();
 }
 
-/** Sums stats over processes (handy for progress lines). */
-export function totalStats(processes: readonly ProcessInfo[]): ProcessStats {
+/** Sums stats over processes. */
+function totalStats(processes: readonly ProcessInfo[]): ProcessStats {
   const total: ProcessStats = { received: 0, acked: 0, retries: 0, deadLettered: 0, inFlight: 0, counters: {} };
   for (const info of processes) {
     const stats = info.stats;

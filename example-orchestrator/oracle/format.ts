@@ -11,11 +11,14 @@ export function formatReport(report: OracleReport, examplesPerKind = 2): string 
   for (const kind of VIOLATION_KINDS) {
     const count = report.counts[kind];
     lines.push(`  ${kind.padEnd(width)}  ${String(count).padStart(6)}`);
-    for (const example of report.examples[kind].slice(0, count > 0 ? examplesPerKind : 0)) lines.push(`      e.g. ${example.subscriberId}: ${example.detail}`);
+    for (const example of report.examples[kind].slice(0, count > 0 ? examplesPerKind : 0))
+      lines.push(`      e.g. ${example.subscriberId}: ${example.detail}`);
   }
   lines.push(`  ${'total'.padEnd(width)}  ${String(report.total).padStart(6)}  (${report.subscribersAffected} subscribers affected)`);
   if (report.lateness.count > 0) {
-    lines.push(`  timed sends: ${report.lateness.count}, late by p50 ${report.lateness.p50Ms} ms, p99 ${report.lateness.p99Ms} ms, max ${report.lateness.maxMs} ms (wall clock)`);
+    lines.push(
+      `  timed sends: ${report.lateness.count}, late by p50 ${report.lateness.p50Ms} ms, p99 ${report.lateness.p99Ms} ms, max ${report.lateness.maxMs} ms (wall clock)`,
+    );
   }
   const reasons = Object.entries(report.deadLettersByReason);
   if (reasons.length > 0) lines.push(`  dead letters by reason: ${reasons.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);

@@ -12,7 +12,9 @@ const CLOCK = { wallOrigin: 0, simOrigin: T0, speed: 1 };
 type Body = SubscriberEvent extends infer E ? (E extends SubscriberEvent ? Omit<E, 'v' | 'subscriberId' | 'seq'> : never) : never;
 
 function log(subscriberId: string, ...bodies: Body[]): EventLogRecord[] {
-  return bodies.map((body, i) => ({ v: 1, subscriberId, seq: i + 1, ...body, publishedAt: 0, messageId: `${subscriberId}:${i}` }) as EventLogRecord);
+  return bodies.map(
+    (body, i) => ({ v: 1, subscriberId, seq: i + 1, ...body, publishedAt: 0, messageId: `${subscriberId}:${i}` }) as EventLogRecord,
+  );
 }
 
 /** What a correct sequential orchestrator leaves behind for these events. */
@@ -22,7 +24,7 @@ function correctRun(events: EventLogRecord[]): OracleInput {
   const writes: StateWriteRecord[] = [];
   const deliveries: DeliveryRecord[] = [];
   for (const [subscriberId, list] of bySubscriber) {
-    list.forEach((event, i) =>
+    list.forEach((event, i) => {
       writes.push({
         subscriberId,
         consumer: 'c-0',
@@ -34,10 +36,16 @@ function correctRun(events: EventLogRecord[]): OracleInput {
         decisions: [],
         firedTimers: [],
         writtenAt: 0,
-      }),
-    );
+      });
+    });
     for (const send of replaySubscriber(list, DEFAULT_POLICY).sends) {
-      deliveries.push({ ...send, decidedBy: 'c-0', acceptedAt: send.dueTime ?? send.decidedAt, acceptedSim: send.decidedAt, rejectedAttempts: 0 });
+      deliveries.push({
+        ...send,
+        decidedBy: 'c-0',
+        acceptedAt: send.dueTime ?? send.decidedAt,
+        acceptedSim: send.decidedAt,
+        rejectedAttempts: 0,
+      });
     }
   }
   return { clock: CLOCK, policy: DEFAULT_POLICY, events, writes, deliveries, deadLetters: [] };
@@ -51,7 +59,11 @@ const EVENTS = [
     { type: 'order_placed', eventTime: T0 + 3 * HOUR, orderId: 'o-1', value: 1 },
     { type: 'unsubscribed', eventTime: T0 + 4 * HOUR },
   ),
-  ...log('s-2', { type: 'subscribed', eventTime: T0, utcOffsetMinutes: -300 }, { type: 'product_viewed', eventTime: T0 + HOUR, productId: 'p' }),
+  ...log(
+    's-2',
+    { type: 'subscribed', eventTime: T0, utcOffsetMinutes: -300 },
+    { type: 'product_viewed', eventTime: T0 + HOUR, productId: 'p' },
+  ),
 ];
 
 describe('runOracle', () => {
@@ -75,24 +87,49 @@ describe('runOracle', () => {
     const base = run.deliveries.find((delivery) => delivery.subscriberId === 's-1')!;
     const extra: DeliveryRecord[] = [
       { ...base, decisionId: 'x1', commandId: 's-1/welcome/follow_up-late', journey: 'welcome', step: 'late', decidedAt: T0 + 5 * HOUR },
-      { ...base, decisionId: 'x2', commandId: 's-1/abandoned_cart#2/reminder_1', journey: 'abandoned_cart#2', step: 'reminder_1', channel: 'sms', decidedAt: T0 + 3 * HOUR + 1 },
+      {
+        ...base,
+        decisionId: 'x2',
+        commandId: 's-1/abandoned_cart#2/reminder_1',
+        journey: 'abandoned_cart#2',
+        step: 'reminder_1',
+        channel: 'sms',
+        decidedAt: T0 + 3 * HOUR + 1,
+      },
     ];
     const report = runOracle({ ...run, deliveries: [...run.deliveries, ...extra] });
     expect(report.counts.send_after_unsubscribe).toBe(1);
     expect(report.counts.reminder_after_order).toBe(1);
     expect(report.counts.unexpected_send).toBe(2);
-    const sms = Array.from({ length: DEFAULT_POLICY.caps.sms.max + 1 }, (_, i) => ({ ...base, decisionId: `c${i}`, commandId: `s-2/x/${i}`, subscriberId: 's-2', channel: 'sms' as const, decidedAt: T0 + i * MINUTE }));
+    const sms = Array.from({ length: DEFAULT_POLICY.caps.sms.max + 1 }, (_, i) => ({
+      ...base,
+      decisionId: `c${i}`,
+      commandId: `s-2/x/${i}`,
+      subscriberId: 's-2',
+      channel: 'sms' as const,
+      decidedAt: T0 + i * MINUTE,
+    }));
     // One send over the cap.
-    expect(runOracle({ ...run, deliveries: [...run.deliveries.filter((d) => d.subscriberId !== 's-2'), ...sms] }).counts.cap_exceeded).toBe(1);
+    expect(runOracle({ ...run, deliveries: [...run.deliveries.filter((d) => d.subscriberId !== 's-2'), ...sms] }).counts.cap_exceeded).toBe(
+      1,
+    );
   });
 
   it('lost updates, events applied out of order or never, and sends the replay expects but nobody delivered', () => {
     const run = correctRun(EVENTS);
     const writes = run.writes.filter((write) => write.subscriberId === 's-1');
     // Events 2 and 3 both applied on top of version 1 (one overwrote the other), 3 before 2; event 4 never applied.
-    const broken: StateWriteRecord[] = [writes[0]!, { ...writes[2]!, fromVersion: 1, toVersion: 2 }, { ...writes[1]!, fromVersion: 1, toVersion: 2 }];
+    const broken: StateWriteRecord[] = [
+      writes[0]!,
+      { ...writes[2]!, fromVersion: 1, toVersion: 2 },
+      { ...writes[1]!, fromVersion: 1, toVersion: 2 },
+    ];
     const missingThankYou = run.deliveries.filter((delivery) => delivery.step !== 'thank_you');
-    const report = runOracle({ ...run, writes: [...broken, ...run.writes.filter((write) => write.subscriberId !== 's-1')], deliveries: missingThankYou });
+    const report = runOracle({
+      ...run,
+      writes: [...broken, ...run.writes.filter((write) => write.subscriberId !== 's-1')],
+      deliveries: missingThankYou,
+    });
     expect(report.counts.lost_update).toBe(1);
     expect(report.counts.out_of_order).toBe(1);
     expect(report.counts.lost_event).toBe(1);
@@ -102,13 +139,17 @@ describe('runOracle', () => {
 
   it('a dead-lettered event is neither lost nor replayed', () => {
     const run = correctRun(EVENTS);
-    const withoutOrder = run.writes.filter((write) => !(write.subscriberId === 's-1' && write.applied.kind === 'event' && write.applied.seq === 3));
+    const withoutOrder = run.writes.filter(
+      (write) => !(write.subscriberId === 's-1' && write.applied.kind === 'event' && write.applied.seq === 3),
+    );
     const replayed = correctRun(EVENTS.filter((event) => !(event.subscriberId === 's-1' && event.seq === 3)));
     const report = runOracle({
       ...run,
       writes: withoutOrder,
       deliveries: replayed.deliveries,
-      deadLetters: [{ subscriberId: 's-1', seq: 3, reason: 'handler_failed', detail: 'poison', consumer: 'c-0', messageId: 'm', attempts: 12, at: 0 }],
+      deadLetters: [
+        { subscriberId: 's-1', seq: 3, reason: 'handler_failed', detail: 'poison', consumer: 'c-0', messageId: 'm', attempts: 12, at: 0 },
+      ],
     });
     expect(report.counts.lost_event).toBe(0);
     expect(report.counts.missing_send).toBe(0);

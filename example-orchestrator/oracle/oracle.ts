@@ -25,7 +25,10 @@ export interface OracleInput {
 
 class Findings {
   readonly counts = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<ViolationKind, number>;
-  readonly examples = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, [] as ViolationExample[]])) as Record<ViolationKind, ViolationExample[]>;
+  readonly examples = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, [] as ViolationExample[]])) as Record<
+    ViolationKind,
+    ViolationExample[]
+  >;
   readonly subscribers = new Set<string>();
   constructor(private readonly maxExamples: number) {}
   add(kind: ViolationKind, subscriberId: string, detail: () => string, count = 1): void {
@@ -66,7 +69,10 @@ export function runOracle(input: OracleInput): OracleReport {
   for (const record of input.events) {
     const { publishedAt: _publishedAt, messageId: _messageId, ...event } = record;
     let bySeq = eventsBySubscriber.get(event.subscriberId);
-    if (bySeq === undefined) eventsBySubscriber.set(event.subscriberId, (bySeq = new Map()));
+    if (bySeq === undefined) {
+      bySeq = new Map();
+      eventsBySubscriber.set(event.subscriberId, bySeq);
+    }
     if (!bySeq.has(event.seq)) bySeq.set(event.seq, event as SubscriberEvent);
   }
   const deadLetteredSeqs = new Map<string, Set<number>>();
@@ -84,7 +90,12 @@ export function runOracle(input: OracleInput): OracleReport {
   // A step delivered under two or more decisions.
   for (const [commandId, deliveries] of groupBy(input.deliveries, (delivery) => delivery.commandId)) {
     const decisions = new Set(deliveries.map((delivery) => delivery.decisionId));
-    findings.add('double_send', deliveries[0]!.subscriberId, () => `${commandId} decided ${decisions.size} times (${deliveries.map((d) => `${d.decidedBy} on ${d.trigger}`).join(', ')})`, decisions.size - 1);
+    findings.add(
+      'double_send',
+      deliveries[0]!.subscriberId,
+      () => `${commandId} decided ${decisions.size} times (${deliveries.map((d) => `${d.decidedBy} on ${d.trigger}`).join(', ')})`,
+      decisions.size - 1,
+    );
   }
 
   let predictedSends = 0;
@@ -100,8 +111,16 @@ export function runOracle(input: OracleInput): OracleReport {
     if (unsubscribe !== undefined) {
       for (const delivery of deliveries) {
         const seq = triggerSeq(delivery.trigger);
-        const after = delivery.decidedAt > unsubscribe.eventTime || (delivery.decidedAt === unsubscribe.eventTime && seq !== undefined && seq > unsubscribe.seq);
-        if (after) findings.add('send_after_unsubscribe', subscriberId, () => `${delivery.commandId} decided at ${iso(delivery.decidedAt)}, unsubscribed at ${iso(unsubscribe.eventTime)} (event ${unsubscribe.seq})`);
+        const after =
+          delivery.decidedAt > unsubscribe.eventTime ||
+          (delivery.decidedAt === unsubscribe.eventTime && seq !== undefined && seq > unsubscribe.seq);
+        if (after)
+          findings.add(
+            'send_after_unsubscribe',
+            subscriberId,
+            () =>
+              `${delivery.commandId} decided at ${iso(delivery.decidedAt)}, unsubscribed at ${iso(unsubscribe.eventTime)} (event ${unsubscribe.seq})`,
+          );
       }
     }
 
@@ -113,7 +132,11 @@ export function runOracle(input: OracleInput): OracleReport {
       for (let i = 0; i < times.length; i++) {
         while (times[windowStart]! <= times[i]! - cap.windowMs) windowStart++;
         if (i - windowStart + 1 > cap.max) {
-          findings.add('cap_exceeded', subscriberId, () => `${i - windowStart + 1} ${channel} sends within ${cap.windowMs / 3_600_000} h up to ${iso(times[i]!)} (cap ${cap.max})`);
+          findings.add(
+            'cap_exceeded',
+            subscriberId,
+            () => `${i - windowStart + 1} ${channel} sends within ${cap.windowMs / 3_600_000} h up to ${iso(times[i]!)} (cap ${cap.max})`,
+          );
         }
       }
     }
@@ -121,10 +144,18 @@ export function runOracle(input: OracleInput): OracleReport {
     // No abandoned-cart reminder once the cart was ordered.
     for (const delivery of deliveries) {
       if (!delivery.journey.startsWith('abandoned_cart')) continue;
-      const cart = events.filter((event) => event.type === 'cart_updated' && event.items > 0 && event.eventTime <= delivery.decidedAt).at(-1);
+      const cart = events
+        .filter((event) => event.type === 'cart_updated' && event.items > 0 && event.eventTime <= delivery.decidedAt)
+        .at(-1);
       if (cart === undefined) continue;
       const order = events.find((event) => event.type === 'order_placed' && event.seq > cart.seq && event.eventTime < delivery.decidedAt);
-      if (order !== undefined) findings.add('reminder_after_order', subscriberId, () => `${delivery.commandId} decided at ${iso(delivery.decidedAt)}, order ${order.type === 'order_placed' ? order.orderId : ''} placed at ${iso(order.eventTime)}`);
+      if (order !== undefined)
+        findings.add(
+          'reminder_after_order',
+          subscriberId,
+          () =>
+            `${delivery.commandId} decided at ${iso(delivery.decidedAt)}, order ${order.type === 'order_placed' ? order.orderId : ''} placed at ${iso(order.eventTime)}`,
+        );
     }
 
     // State writes: order of application, lost updates, events never applied.
@@ -140,26 +171,46 @@ export function runOracle(input: OracleInput): OracleReport {
       appliedSeqs.add(seq);
     }
     for (const [fromVersion, sameBase] of groupBy(writes, (write) => String(write.fromVersion))) {
-      findings.add('lost_update', subscriberId, () => `${sameBase.length} writes on top of version ${fromVersion} (${sameBase.map((w) => `${w.consumer}: ${w.applied.kind === 'event' ? `event ${w.applied.seq}` : w.applied.timerId}`).join(', ')})`, sameBase.length - 1);
+      findings.add(
+        'lost_update',
+        subscriberId,
+        () =>
+          `${sameBase.length} writes on top of version ${fromVersion} (${sameBase.map((w) => `${w.consumer}: ${w.applied.kind === 'event' ? `event ${w.applied.seq}` : w.applied.timerId}`).join(', ')})`,
+        sameBase.length - 1,
+      );
     }
     for (const event of events) {
-      if (!appliedSeqs.has(event.seq) && !skipped.has(event.seq)) findings.add('lost_event', subscriberId, () => `event ${event.seq} (${event.type}) was never applied`);
+      if (!appliedSeqs.has(event.seq) && !skipped.has(event.seq))
+        findings.add('lost_event', subscriberId, () => `event ${event.seq} (${event.type}) was never applied`);
     }
 
     // Against a sequential replay of the events the orchestrator did not dead-letter.
-    const replay = replaySubscriber(events.filter((event) => !skipped.has(event.seq)), policy);
+    const replay = replaySubscriber(
+      events.filter((event) => !skipped.has(event.seq)),
+      policy,
+    );
     predictedSends += replay.sends.length;
     const predicted = new Map(replay.sends.map((send) => [send.commandId, send]));
     const delivered = groupBy(deliveries, (delivery) => delivery.commandId);
     for (const [commandId, send] of predicted) {
       const got = delivered.get(commandId);
-      if (got === undefined) findings.add('missing_send', subscriberId, () => `${commandId} (${send.channel}, due ${iso(send.decidedAt)}) was never delivered`);
+      if (got === undefined)
+        findings.add('missing_send', subscriberId, () => `${commandId} (${send.channel}, due ${iso(send.decidedAt)}) was never delivered`);
       else if (!got.some((delivery) => delivery.decidedAt === send.decidedAt)) {
-        findings.add('unexpected_send', subscriberId, () => `${commandId} decided at ${got.map((d) => iso(d.decidedAt)).join(', ')}; the replay decides it at ${iso(send.decidedAt)}`);
+        findings.add(
+          'unexpected_send',
+          subscriberId,
+          () => `${commandId} decided at ${got.map((d) => iso(d.decidedAt)).join(', ')}; the replay decides it at ${iso(send.decidedAt)}`,
+        );
       }
     }
     for (const [commandId, got] of delivered) {
-      if (!predicted.has(commandId)) findings.add('unexpected_send', subscriberId, () => `${commandId} delivered (decided by ${got[0]!.decidedBy} on ${got[0]!.trigger}), the replay never sends it`);
+      if (!predicted.has(commandId))
+        findings.add(
+          'unexpected_send',
+          subscriberId,
+          () => `${commandId} delivered (decided by ${got[0]!.decidedBy} on ${got[0]!.trigger}), the replay never sends it`,
+        );
     }
   }
 

@@ -31,7 +31,7 @@ runMain(
       metricsPort: run.ports.providerMetrics,
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('provider');
     const provider = new Provider(run.provider, { wallNow: () => Date.now(), simNow: () => simTimeAt(run.clock, Date.now()) });
     const log = new JsonlWriter<DeliveryRecord>(join(run.runDir, RUN_FILES.deliveries));
     const counters: Record<string, number> = {};
@@ -63,7 +63,10 @@ runMain(
         if (answer.status === 202) {
           log.write(answer.record);
           if (answer.record.dueTime !== undefined) {
-            metrics.sendLateness.observe({ ...mode, channel: answer.record.channel }, Math.max(0, answer.record.acceptedAt - wallTimeOf(run.clock, answer.record.dueTime)) / 1000);
+            metrics.sendLateness.observe(
+              { ...mode, channel: answer.record.channel },
+              Math.max(0, answer.record.acceptedAt - wallTimeOf(run.clock, answer.record.dueTime)) / 1000,
+            );
           }
         }
         const headers: Record<string, string> = { 'content-type': 'application/json' };

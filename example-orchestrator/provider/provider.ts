@@ -21,9 +21,16 @@ export type ProviderAnswer =
 
 /** Bound on decision ids remembered while not yet accepted (their rejected-attempt counts). */
 const MAX_PENDING_DECISIONS = 100_000;
+/**
+ * Bound on accepted decision ids remembered for deduplication (oldest
+ * forgotten first): a retry arriving after a million newer decisions would
+ * be taken as new. Runs of this example stay far below it.
+ */
+const MAX_ACCEPTED_DECISIONS = 1_000_000;
 
 export class Provider {
   private readonly accepted = new Set<string>();
+  private acceptedCount = 0;
   private readonly rejectedAttempts = new Map<string, number>();
   private readonly fences = new Map<string, number>();
   private readonly random: () => number;
@@ -46,8 +53,9 @@ export class Provider {
     return this.latency();
   }
 
+  /** Distinct decisions accepted so far. */
   get distinctAccepted(): number {
-    return this.accepted.size;
+    return this.acceptedCount;
   }
 
   answer(command: SendCommand): ProviderAnswer {
@@ -60,6 +68,11 @@ export class Provider {
       this.fences.set(command.subscriberId, command.fence);
     }
     this.accepted.add(command.decisionId);
+    this.acceptedCount += 1;
+    if (this.accepted.size > MAX_ACCEPTED_DECISIONS) {
+      const oldest = this.accepted.values().next().value;
+      if (oldest !== undefined) this.accepted.delete(oldest);
+    }
     const rejected = this.rejectedAttempts.get(command.decisionId) ?? 0;
     this.rejectedAttempts.delete(command.decisionId);
     const record: DeliveryRecord = {

@@ -40,6 +40,8 @@ export interface ScenarioResult {
   throughput: number;
   /** Mean time an orchestrator spent on one subscriber event (lock waits and retries included). */
   meanEventMs: number;
+  /** Orchestrator CPU time per subscriber event, ms (all orchestrator processes, start-up excluded). */
+  cpuPerEventMs: number;
   orchestrators: ProcessStats;
 }
 
@@ -52,7 +54,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let keyscope: Keyscope | undefined;
   try {
     // The traffic's producer is instrumented too: its send spans start the traces.
-    telemetry = await startTelemetry({ serviceName: 'orchestrator-traffic', instanceId: `${run.runId}/traffic`, otlpEndpoint: run.otlpEndpoint, metricsHost: '127.0.0.1', metricsPort: 0 });
+    telemetry = await startTelemetry({
+      serviceName: 'orchestrator-traffic',
+      instanceId: `${run.runId}/traffic`,
+      otlpEndpoint: run.otlpEndpoint,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+    });
     keyscope = new Keyscope({ registry: telemetry.registry, keyPolicy: 'plain' });
     client = new WebSocketClient({ serviceUrl: run.pulsarUrl });
     const publisher = await openEventPublisher(keyscope.instrumentClient(client), run);
@@ -90,6 +98,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       handledAfterMs,
       throughput: (played.published * 1000) / handledAfterMs,
       meanEventMs: handledEvents > 0 ? (orchestrators.counters.subscriber_event_run_ms ?? 0) / handledEvents : 0,
+      cpuPerEventMs: played.published > 0 ? (orchestrators.counters.cpu_ms ?? 0) / played.published : 0,
       orchestrators,
     };
   } finally {

@@ -25,14 +25,16 @@ export interface TrafficOptions {
   malformed: number;
 }
 
-export type PlannedMessage = { kind: 'event'; event: SubscriberEvent } | { kind: 'malformed'; key: string; payload: Buffer; reason: string; at: number };
+export type PlannedMessage =
+  | { kind: 'event'; event: SubscriberEvent }
+  | { kind: 'malformed'; key: string; payload: Buffer; reason: string; at: number };
 
 const OFFSETS = [-300, -360, -420, -480];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type EventBody = DistributiveOmit<SubscriberEvent, 'v' | 'subscriberId' | 'seq' | 'eventTime'>;
 
-export function subscriberId(index: number): string {
+function subscriberId(index: number): string {
   return `s-${String(index).padStart(6, '0')}`;
 }
 
@@ -49,13 +51,15 @@ export function planTraffic(options: TrafficOptions, clock: SimClock, startWall:
     const kinds: EventBody[] = [{ type: 'subscribed', utcOffsetMinutes: pick(OFFSETS) }];
     const journeys = hot ? options.hotJourneys : 1;
     for (let journey = 0; journey < journeys; journey++) {
-      for (let view = Math.floor(random() * 3); view > 0; view--) kinds.push({ type: 'product_viewed', productId: `p-${Math.floor(random() * 500)}` });
+      for (let view = Math.floor(random() * 3); view > 0; view--)
+        kinds.push({ type: 'product_viewed', productId: `p-${Math.floor(random() * 500)}` });
       if (random() < 0.75) {
         for (let update = 1 + Math.floor(random() * 2); update > 0; update--) {
           kinds.push({ type: 'cart_updated', items: 1 + Math.floor(random() * 4), value: 500 + Math.floor(random() * 20_000) });
         }
         if (random() < 0.5) kinds.push({ type: 'checkout_started' });
-        if (random() < 0.55) kinds.push({ type: 'order_placed', orderId: `o-${index}-${journey}`, value: 1_000 + Math.floor(random() * 30_000) });
+        if (random() < 0.55)
+          kinds.push({ type: 'order_placed', orderId: `o-${index}-${journey}`, value: 1_000 + Math.floor(random() * 30_000) });
       }
     }
     if (random() < 0.1) kinds.push({ type: 'unsubscribed' });
@@ -73,14 +77,26 @@ export function planTraffic(options: TrafficOptions, clock: SimClock, startWall:
   }
   const bad: [string, (key: string) => Buffer][] = [
     ['bad_json', () => Buffer.from('{"v":1,"type":"cart_updated",')],
-    ['unknown_type', (key) => Buffer.from(JSON.stringify({ v: 1, type: 'coupon_clipped', subscriberId: key, seq: 1, eventTime: simStart }))],
-    ['missing_subscriber', () => Buffer.from(JSON.stringify({ v: 1, type: 'product_viewed', seq: 1, eventTime: simStart, productId: 'p-1' }))],
+    [
+      'unknown_type',
+      (key) => Buffer.from(JSON.stringify({ v: 1, type: 'coupon_clipped', subscriberId: key, seq: 1, eventTime: simStart })),
+    ],
+    [
+      'missing_subscriber',
+      () => Buffer.from(JSON.stringify({ v: 1, type: 'product_viewed', seq: 1, eventTime: simStart, productId: 'p-1' })),
+    ],
   ];
   for (let i = 0; i < options.malformed; i++) {
     const [reason, payload] = bad[i % bad.length]!;
     // On a hot subscriber's key: its real events must flow past the bad one.
     const key = subscriberId(i % Math.max(1, Math.min(options.hotSubscribers, options.subscribers)));
-    messages.push({ kind: 'malformed', key, payload: payload(key), reason, at: simStart + Math.floor(((i + 0.5) / options.malformed) * simSpan) });
+    messages.push({
+      kind: 'malformed',
+      key,
+      payload: payload(key),
+      reason,
+      at: simStart + Math.floor(((i + 0.5) / options.malformed) * simSpan),
+    });
   }
   return messages.sort((a, b) => timeOf(a) - timeOf(b));
 }

@@ -49,7 +49,9 @@ export class LockTimeoutError extends Error {
     readonly subscriberId: string,
     readonly waitedMs: number,
   ) {
-    super(`lock of subscriber ${subscriberId} still taken after ${Math.round(waitedMs)} ms; the message is retried (raise lock.maxWaitMs if holders are just slow)`);
+    super(
+      `lock of subscriber ${subscriberId} still taken after ${Math.round(waitedMs)} ms; the message is retried (raise lock.maxWaitMs if holders are just slow)`,
+    );
   }
 }
 
@@ -65,8 +67,9 @@ export class SubscriberLock {
     this.keys = runKeys(prefix);
   }
 
-  async acquire(subscriberId: string): Promise<Lease> {
-    const token = randomBytes(12).toString('base64url');
+  /** `holder` says what the lease is for (e.g. `event:7`); others can read it with holder(). */
+  async acquire(subscriberId: string, holder = ''): Promise<Lease> {
+    const token = `${holder}|${randomBytes(12).toString('base64url')}`;
     const started = performance.now();
     let contended = 0;
     for (let attempt = 0; ; attempt++) {
@@ -82,6 +85,12 @@ export class SubscriberLock {
       const ceiling = Math.min(this.settings.backoffMaxMs, this.settings.backoffInitialMs * 2 ** attempt);
       await sleep(Math.max(1, ceiling / 2 + (this.random() * ceiling) / 2));
     }
+  }
+
+  /** What the current holder of the subscriber's lock said it holds it for; undefined when the lock is free. */
+  async holder(subscriberId: string): Promise<string | undefined> {
+    const token = await this.redis.sendCommand<string | null>(['GET', this.keys.lock(subscriberId)]);
+    return token === null ? undefined : token.slice(0, token.lastIndexOf('|'));
   }
 
   /** true when the lease was still ours (false: it expired and maybe someone else holds the lock now). */

@@ -6,15 +6,24 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+/** Attempts of the first connection before giving up (about 3 s in all). */
+const FIRST_CONNECT_ATTEMPTS = 6;
+
 export async function connectRedis(url: string, name: string, onError: (error: Error) => void = () => {}): Promise<RedisConnection> {
+  let connected = false;
   const client = createClient({
     url,
     name,
     socket: {
       connectTimeout: 5_000,
-      // Keep trying through a Redis restart; commands wait in the offline queue meanwhile.
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000),
+      // Once connected, keep trying through a Redis restart (commands wait in the offline
+      // queue meanwhile); a first connection that keeps failing is an error for the caller.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        !connected && retries >= FIRST_CONNECT_ATTEMPTS ? cause : Math.min(50 * 2 ** retries, 2_000),
     },
+  });
+  client.on('ready', () => {
+    connected = true;
   });
   // Without a listener, node-redis would throw connection errors at the process.
   client.on('error', (error: Error) => onError(error));
@@ -22,7 +31,9 @@ export async function connectRedis(url: string, name: string, onError: (error: E
     await client.connect();
   } catch (error) {
     client.destroy();
-    throw new Error(`cannot connect to Redis at ${url} (${error instanceof Error ? error.message : String(error)}): start it with npm run stack:up, or set REDIS_PORT`);
+    throw new Error(
+      `cannot connect to Redis at ${url} (${error instanceof Error ? error.message : String(error)}): start it with npm run stack:up, or set REDIS_PORT`,
+    );
   }
   return {
     sendCommand: <T>(args: readonly string[]) => client.sendCommand<T>(args),

@@ -79,7 +79,12 @@ export class RedisStore implements StateStore {
     await DEAD_LETTER.run<number>(
       this.redis,
       [this.keys.deadLetters, this.keys.deadLetteredSeqs(record.subscriberId), this.keys.received(record.subscriberId)],
-      [JSON.stringify(record), record.seq === undefined || record.subscriberId === '' ? '' : String(record.seq), String(RUN_KEY_TTL_MS), String(MAX_STREAM_RECORDS)],
+      [
+        JSON.stringify(record),
+        record.seq === undefined || record.subscriberId === '' ? '' : String(record.seq),
+        String(RUN_KEY_TTL_MS),
+        String(MAX_STREAM_RECORDS),
+      ],
     );
   }
 
@@ -99,7 +104,16 @@ export class RedisStore implements StateStore {
   }
 
   async receivedBefore(subscriberId: string, time: number): Promise<boolean> {
-    const found = await this.redis.sendCommand<string[]>(['ZRANGE', this.keys.received(subscriberId), '-inf', `(${time}`, 'BYSCORE', 'LIMIT', '0', '1']);
+    const found = await this.redis.sendCommand<string[]>([
+      'ZRANGE',
+      this.keys.received(subscriberId),
+      '-inf',
+      `(${time}`,
+      'BYSCORE',
+      'LIMIT',
+      '0',
+      '1',
+    ]);
     return found.length > 0;
   }
 

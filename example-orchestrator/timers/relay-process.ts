@@ -29,7 +29,7 @@ runMain(
       attributes: { 'orchestrator.mode': run.mode, 'orchestrator.run': run.runId },
       warn: context.warn,
     });
-    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode);
+    const metrics = new OrchestratorMetrics(telemetry.registry, run.mode).initialize('timer-relay');
     const pulsar = openPulsar({ serviceUrl: run.pulsarUrl, registry: telemetry.registry, stallThresholdMs: run.executor.deadlineMs });
     const producerConfig = { topic: run.topics.events, batchingEnabled: false, blockIfQueueFull: true, sendTimeoutMs: 30_000 };
     const events = await pulsar.client.createProducer(producerConfig);
@@ -56,7 +56,9 @@ runMain(
         if (!parsed.ok || parsed.event.type !== 'timer_fired') {
           stats.malformed += 1;
           metrics.deadLetters.inc({ ...role, reason: parsed.ok ? 'unknown_type' : parsed.reason });
-          context.warn(`dropping a timers-topic message that is not a timer_fired event (${parsed.ok ? parsed.event.type : parsed.reason})`);
+          context.warn(
+            `dropping a timers-topic message that is not a timer_fired event (${parsed.ok ? parsed.event.type : parsed.reason})`,
+          );
           return;
         }
         await events.send({ data: message.getData(), partitionKey: parsed.event.subscriberId });
@@ -93,7 +95,14 @@ runMain(
     })();
     const stopStats = reportStats(() => {
       metrics.executorInFlight.set(role, executor.inFlight);
-      return { received: stats.received, acked: stats.acked, retries: stats.retries, deadLettered: stats.malformed, inFlight: executor.inFlight, counters: { relayed: stats.relayed } };
+      return {
+        received: stats.received,
+        acked: stats.acked,
+        retries: stats.retries,
+        deadLettered: stats.malformed,
+        inFlight: executor.inFlight,
+        counters: { relayed: stats.relayed },
+      };
     });
     context.log(`relaying ${run.topics.timers} -> ${run.topics.events}; metrics on ${telemetry.metricsUrl}`);
     reportReady(telemetry.metricsUrl);

@@ -12,8 +12,20 @@ OTELCOL_CONFIG="${OTELCOL_CONFIG:-$KEYSCOPE_ROOT/collector/otel-collector.yaml}"
 JAEGER_CONFIG="$KEYSCOPE_ROOT/collector/jaeger.yaml"
 PROMETHEUS_BIN="${PROMETHEUS_BIN:-$(command -v prometheus || echo /usr/bin/prometheus)}"
 PROMETHEUS_DIR="$KEYSCOPE_RUN_DIR/prometheus"
-# Extra /metrics endpoints for Prometheus, comma-separated host:port.
-KEYSCOPE_APP_TARGETS="${KEYSCOPE_APP_TARGETS:-127.0.0.1:$APP_METRICS_PORT}"
+# The reference orchestrator's /metrics ports (example-orchestrator/README.md):
+# provider, gateway, timer relay and load generator from
+# ORCHESTRATOR_METRICS_PORT on, then up to ten orchestrator consumers from
+# ORCHESTRATOR_METRICS_PORT + 5. Ports of processes not running are just down.
+orchestrator_targets() {
+  local base="$ORCHESTRATOR_METRICS_PORT" list="" offset
+  for offset in 0 1 2 3 5 6 7 8 9 10 11 12 13 14; do
+    list+="${list:+,}127.0.0.1:$(( base + offset ))"
+  done
+  echo "$list"
+}
+# Extra /metrics endpoints for Prometheus, comma-separated host:port: the
+# demo app or your own service, and the orchestrator's processes.
+KEYSCOPE_APP_TARGETS="${KEYSCOPE_APP_TARGETS:-127.0.0.1:$APP_METRICS_PORT,$(orchestrator_targets)}"
 
 pid_file() { echo "$KEYSCOPE_RUN_DIR/$1.pid"; }
 log_file() { echo "$KEYSCOPE_LOG_DIR/$1.log"; }

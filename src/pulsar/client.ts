@@ -11,7 +11,16 @@ import { logInternal, type Pipeline } from './pipeline.js';
 import { instrumentProducer } from './producer.js';
 import { readerInstrumentation } from './reader.js';
 import { overlay } from './overlay.js';
-import type { ClientLike, ConsumerConfigLike, ConsumerLike, MessageLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
+import type {
+  ClientLike,
+  ConsumerConfigLike,
+  ConsumerLike,
+  MessageLike,
+  ProducerConfigLike,
+  ProducerLike,
+  ReaderConfigLike,
+  ReaderLike,
+} from './types.js';
 
 type Factory<Config, Instance> = (this: unknown, config: Config) => Promise<Instance>;
 type Listener<Owner> = (message: MessageLike, owner: Owner) => unknown;
@@ -31,12 +40,11 @@ export function instrumentedCreateProducer(
   serviceUrlOf: ServiceUrlOf = unknownServiceUrl,
 ): Factory<ProducerConfigLike, ProducerLike> {
   return markInstrumented(function createProducer(this: unknown, config: ProducerConfigLike) {
-    const client = this;
     return original.call(this, config).then((producer) => {
       if (!pipeline.active) return producer;
       try {
         const topic = config !== null && typeof config === 'object' && typeof config.topic === 'string' ? config.topic : undefined;
-        const serviceUrl = serviceUrlOf(client);
+        const serviceUrl = serviceUrlOf(this);
         return instrumentProducer(pipeline, producer, {
           ...(topic === undefined || isFullyQualified(producerTopic(producer)) ? {} : { topic }),
           ...(serviceUrl === undefined ? {} : { serviceUrl }),
@@ -72,7 +80,10 @@ export function instrumentedSubscribe(
       });
       if (typeof config.listener === 'function') {
         // A copy: the caller's config object keeps its own listener.
-        effective = { ...config, listener: instrumentation.wrapListener(config.listener as unknown as Listener<ConsumerLike>) as ConsumerConfigLike['listener'] };
+        effective = {
+          ...config,
+          listener: instrumentation.wrapListener(config.listener as unknown as Listener<ConsumerLike>) as ConsumerConfigLike['listener'],
+        };
       }
     } catch (error) {
       logInternal(error);
@@ -91,13 +102,19 @@ export function instrumentedSubscribe(
   });
 }
 
-export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<ReaderConfigLike, ReaderLike>): Factory<ReaderConfigLike, ReaderLike> {
+export function instrumentedCreateReader(
+  pipeline: Pipeline,
+  original: Factory<ReaderConfigLike, ReaderLike>,
+): Factory<ReaderConfigLike, ReaderLike> {
   return markInstrumented(function createReader(this: unknown, config: ReaderConfigLike) {
     if (!pipeline.active || config === null || typeof config !== 'object') return original.call(this, config);
     const instrumentation = readerInstrumentation(pipeline);
     const effective: ReaderConfigLike =
       typeof config.listener === 'function'
-        ? { ...config, listener: instrumentation.wrapListener(config.listener as unknown as Listener<ReaderLike>) as ReaderConfigLike['listener'] }
+        ? {
+            ...config,
+            listener: instrumentation.wrapListener(config.listener as unknown as Listener<ReaderLike>) as ReaderConfigLike['listener'],
+          }
         : config;
     return original.call(this, effective).then((reader) => instrumentation.wrap(reader));
   });
@@ -109,7 +126,10 @@ export function instrumentedCreateReader(pipeline: Pipeline, original: Factory<R
  * so nothing they held stays in flight as a stall. The call itself reaches
  * the client unchanged.
  */
-export function instrumentedClose(pipeline: Pipeline, original: (this: unknown, ...args: unknown[]) => unknown): (this: unknown, ...args: unknown[]) => unknown {
+export function instrumentedClose(
+  pipeline: Pipeline,
+  original: (this: unknown, ...args: unknown[]) => unknown,
+): (this: unknown, ...args: unknown[]) => unknown {
   return markInstrumented(function close(this: unknown, ...args: unknown[]) {
     if (this !== null && typeof this === 'object') pipeline.releaseClient(this);
     return original.apply(this, args);
@@ -130,7 +150,8 @@ export function instrumentClient<C extends ClientLike>(pipeline: Pipeline, clien
     createReader: instrumentedCreateReader(pipeline, (config) => raw.createReader(config)),
   };
   const rawClose: unknown = raw.close;
-  if (typeof rawClose === 'function') overrides.close = instrumentedClose(pipeline, (...args) => (rawClose as (...a: unknown[]) => unknown).apply(raw, args));
+  if (typeof rawClose === 'function')
+    overrides.close = instrumentedClose(pipeline, (...args) => (rawClose as (...a: unknown[]) => unknown).apply(raw, args));
   const wrapped = overlay(client, overrides);
   pipeline.wrappers.set(client, wrapped);
   return wrapped;

@@ -8,17 +8,30 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { trace, type TracerProvider } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  isWrapped,
+  type InstrumentationConfig,
+} from '@opentelemetry/instrumentation';
 import { Keyscope, validateOptions, type KeyscopeOptions } from '../keyscope.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
-import { instrumentedClose, instrumentedCreateProducer, instrumentedCreateReader, instrumentedSubscribe, type ServiceUrlOf } from './client.js';
+import {
+  instrumentedClose,
+  instrumentedCreateProducer,
+  instrumentedCreateReader,
+  instrumentedSubscribe,
+  type ServiceUrlOf,
+} from './client.js';
 import type { ConsumerConfigLike, ConsumerLike, ProducerConfigLike, ProducerLike, ReaderConfigLike, ReaderLike } from './types.js';
 
 /** Keyscope options (the tracer provider comes from OpenTelemetry's registration) plus `enabled`. */
 export interface PulsarInstrumentationConfig extends InstrumentationConfig, Omit<KeyscopeOptions, 'tracerProvider'> {}
 
 const FACTORIES = ['createProducer', 'subscribe', 'createReader'] as const;
-type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>> & { close?: (...args: unknown[]) => unknown };
+type PatchableClient = Record<(typeof FACTORIES)[number], (config: never) => Promise<unknown>> & {
+  close?: (...args: unknown[]) => unknown;
+};
 type ClientClass = (new (...args: unknown[]) => object) & { prototype: PatchableClient };
 /** The module object that exports `Client`, and that class. */
 interface ClientExport {
@@ -124,26 +137,48 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
       }
       const prototype = found.Client.prototype;
       const pipeline = this.keyscope.internalPipeline;
-      const serviceUrls = (this.serviceUrls ??= new WeakMap());
+      this.serviceUrls ??= new WeakMap();
+      const serviceUrls = this.serviceUrls;
       const serviceUrlOf: ServiceUrlOf = (client) => (client !== null && typeof client === 'object' ? serviceUrls.get(client) : undefined);
       for (const name of FACTORIES) {
         if (isWrapped(prototype[name])) this._unwrap(prototype, name);
       }
       if (isWrapped(prototype.close)) this._unwrap(prototype, 'close');
-      this._wrap(prototype, 'createProducer', (original) =>
-        instrumentedCreateProducer(pipeline, original as (config: ProducerConfigLike) => Promise<ProducerLike>, serviceUrlOf) as typeof original,
+      this._wrap(
+        prototype,
+        'createProducer',
+        (original) =>
+          instrumentedCreateProducer(
+            pipeline,
+            original as (config: ProducerConfigLike) => Promise<ProducerLike>,
+            serviceUrlOf,
+          ) as typeof original,
       );
-      this._wrap(prototype, 'subscribe', (original) =>
-        instrumentedSubscribe(pipeline, original as (config: ConsumerConfigLike) => Promise<ConsumerLike>, serviceUrlOf) as typeof original,
+      this._wrap(
+        prototype,
+        'subscribe',
+        (original) =>
+          instrumentedSubscribe(
+            pipeline,
+            original as (config: ConsumerConfigLike) => Promise<ConsumerLike>,
+            serviceUrlOf,
+          ) as typeof original,
       );
-      this._wrap(prototype, 'createReader', (original) =>
-        instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
+      this._wrap(
+        prototype,
+        'createReader',
+        (original) => instrumentedCreateReader(pipeline, original as (config: ReaderConfigLike) => Promise<ReaderLike>) as typeof original,
       );
       if (typeof prototype.close === 'function') {
-        this._wrap(prototype, 'close', (original) => instrumentedClose(pipeline, original as (...args: unknown[]) => unknown) as typeof original);
+        this._wrap(
+          prototype,
+          'close',
+          (original) => instrumentedClose(pipeline, original as (...args: unknown[]) => unknown) as typeof original,
+        );
       }
       this.recordServiceUrls(found, serviceUrls);
-      (this.patchedModules ??= new Set()).add(moduleExports);
+      this.patchedModules ??= new Set();
+      this.patchedModules.add(moduleExports);
     } catch (error) {
       this._diag.error('pulsar-client could not be instrumented; it runs uninstrumented', error);
     }
@@ -203,7 +238,7 @@ export class PulsarInstrumentation extends InstrumentationBase<PulsarInstrumenta
     this._diag.warn(
       'pulsar-client was loaded without being instrumented: nothing it creates is traced. ' +
         'Create PulsarInstrumentation before pulsar-client is imported; an ES module application also needs ' +
-        'OpenTelemetry\'s loader hook (node --import ./telemetry.mjs, registering @opentelemetry/instrumentation/hook.mjs).',
+        "OpenTelemetry's loader hook (node --import ./telemetry.mjs, registering @opentelemetry/instrumentation/hook.mjs).",
     );
   }
 }

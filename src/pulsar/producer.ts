@@ -111,7 +111,8 @@ class ProducerInstrumentation {
     const spans = pipeline.spans;
     const span = spans.startSend(this.destination, active);
     // Attribute values cost work (the key hash); a span that records nothing gets none.
-    if (span.isRecording()) spans.describeSend(span, producerMessageKey(outgoing), this.stamp.producerId, this.stamp.lastSeq, outgoing.data);
+    if (span.isRecording())
+      spans.describeSend(span, producerMessageKey(outgoing), this.stamp.producerId, this.stamp.lastSeq, outgoing.data);
     if (outgoing !== message) {
       // Without tracing our span is invalid; the active context (its baggage, an app span) still propagates.
       propagation.inject(hasContext(span) ? trace.setSpan(active, span) : active, outgoing.properties as PropertyMap, this.setter);
@@ -158,7 +159,12 @@ export function instrumentProducer<P extends ProducerLike>(pipeline: Pipeline, p
       topic = undefined;
     }
   }
-  const instrumentation = new ProducerInstrumentation(pipeline, producer, typeof topic === 'string' && topic !== '' ? topic : 'unknown', options.serviceUrl);
+  const instrumentation = new ProducerInstrumentation(
+    pipeline,
+    producer,
+    typeof topic === 'string' && topic !== '' ? topic : 'unknown',
+    options.serviceUrl,
+  );
   const wrapped = overlay(producer, {
     send: (message: ProducerMessageLike) => instrumentation.send(message),
   });

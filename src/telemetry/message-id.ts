@@ -45,7 +45,11 @@ export function partitionOfMessageId(formatted: string): string | undefined {
 function hasFields(id: unknown): id is MessageIdFields {
   if (typeof id !== 'object' || id === null || !('ledgerId' in id) || !('batchIndex' in id)) return false;
   const fields = id as Partial<MessageIdFields>;
-  return (typeof fields.ledgerId === 'bigint' || typeof fields.ledgerId === 'number') && typeof fields.partition === 'number' && typeof fields.batchIndex === 'number';
+  return (
+    (typeof fields.ledgerId === 'bigint' || typeof fields.ledgerId === 'number') &&
+    typeof fields.partition === 'number' &&
+    typeof fields.batchIndex === 'number'
+  );
 }
 
 /**

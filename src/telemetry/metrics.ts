@@ -15,7 +15,7 @@ export type AnyRegistry = Registry<RegistryContentType>;
 import type { ContextErrorReason } from '../context/incoming.js';
 import type { SweepResult, ViolationKind } from '../tracking/tracker.js';
 import { KeyscopeConfigError } from '../errors.js';
-import { HistogramSeries, KeyscopeHistogram } from './histogram.js';
+import { type HistogramSeries, KeyscopeHistogram } from './histogram.js';
 import { PendingCount, flushPending } from './pending-counter.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -93,26 +93,93 @@ export class KeyscopeMetrics {
     const r = registry;
     this.sent = counter(r, 'keyscope_messages_sent_total', 'Messages sent through instrumented producers.', ['topic']);
     this.sendErrors = counter(r, 'keyscope_send_errors_total', 'Sends that failed.', ['topic']);
-    this.sendDuration = histogram(r, 'keyscope_send_duration_seconds', 'Time from send() to the broker acknowledging the message.', ['topic'], SEND_BUCKETS, false);
+    this.sendDuration = histogram(
+      r,
+      'keyscope_send_duration_seconds',
+      'Time from send() to the broker acknowledging the message.',
+      ['topic'],
+      SEND_BUCKETS,
+      false,
+    );
     this.received = counter(r, 'keyscope_messages_received_total', 'Messages delivered to the application.', ['topic', 'subscription']);
-    this.unstamped = counter(r, 'keyscope_unstamped_messages_total', 'Messages received without keyscope stamps (from producers keyscope does not wrap): not checked for order unless unstampedOrdering names their own sequence.', ['topic', 'subscription']);
+    this.unstamped = counter(
+      r,
+      'keyscope_unstamped_messages_total',
+      'Messages received without keyscope stamps (from producers keyscope does not wrap): not checked for order unless unstampedOrdering names their own sequence.',
+      ['topic', 'subscription'],
+    );
     this.acked = counter(r, 'keyscope_messages_acked_total', 'Messages acknowledged.', ['topic', 'subscription']);
     this.nacked = counter(r, 'keyscope_messages_nacked_total', 'Messages negatively acknowledged.', ['topic', 'subscription']);
-    this.redeliveries = counter(r, 'keyscope_redeliveries_total', 'Deliveries of a message delivered before: its id was seen in flight or settled recently, or its redelivery count is above zero.', ['topic', 'subscription']);
-    this.violations = counter(r, 'keyscope_ordering_violations_total', 'Per-key ordering and exclusivity violations seen in this process, by kind (reorder, redelivery_reorder, concurrent).', ['topic', 'subscription', 'kind']);
-    this.inflightMessages = gauge(r, 'keyscope_inflight_messages', 'Messages received and not yet acknowledged or negatively acknowledged.', ['topic', 'subscription']);
+    this.redeliveries = counter(
+      r,
+      'keyscope_redeliveries_total',
+      'Deliveries of a message delivered before: its id was seen in flight or settled recently, or its redelivery count is above zero.',
+      ['topic', 'subscription'],
+    );
+    this.violations = counter(
+      r,
+      'keyscope_ordering_violations_total',
+      'Per-key ordering and exclusivity violations seen in this process, by kind (reorder, redelivery_reorder, concurrent).',
+      ['topic', 'subscription', 'kind'],
+    );
+    this.inflightMessages = gauge(
+      r,
+      'keyscope_inflight_messages',
+      'Messages received and not yet acknowledged or negatively acknowledged.',
+      ['topic', 'subscription'],
+    );
     this.inflightKeys = gauge(r, 'keyscope_inflight_keys', 'Keys with at least one message in flight.', ['topic', 'subscription']);
     this.oldestInflight = gauge(r, 'keyscope_oldest_inflight_seconds', 'Age of the oldest message in flight.', ['topic', 'subscription']);
-    this.stalledMessages = gauge(r, 'keyscope_stalled_messages', 'Messages in flight longer than the stall threshold.', ['topic', 'subscription']);
-    this.stalls = counter(r, 'keyscope_stalls_total', 'Messages that became stalled (counted once per message).', ['topic', 'subscription']);
-    this.headOfLineBlocked = gauge(r, 'keyscope_head_of_line_blocked_messages', 'In-flight messages queued behind the stalled oldest message of their key.', ['topic', 'subscription']);
-    this.stalledKeyAge = gauge(r, 'keyscope_stalled_key_age_seconds', 'Age of the oldest in-flight message of each of the top K oldest stalled keys.', ['topic', 'subscription', 'key']);
-    this.endToEnd = histogram(r, 'keyscope_end_to_end_seconds', 'Time from publish to acknowledgement.', ['topic', 'subscription'], LATENCY_BUCKETS, openMetrics);
-    this.processing = histogram(r, 'keyscope_processing_seconds', 'Time from delivery to acknowledgement or negative acknowledgement.', ['topic', 'subscription'], LATENCY_BUCKETS, openMetrics);
+    this.stalledMessages = gauge(r, 'keyscope_stalled_messages', 'Messages in flight longer than the stall threshold.', [
+      'topic',
+      'subscription',
+    ]);
+    this.stalls = counter(r, 'keyscope_stalls_total', 'Messages that became stalled (counted once per message).', [
+      'topic',
+      'subscription',
+    ]);
+    this.headOfLineBlocked = gauge(
+      r,
+      'keyscope_head_of_line_blocked_messages',
+      'In-flight messages queued behind the stalled oldest message of their key.',
+      ['topic', 'subscription'],
+    );
+    this.stalledKeyAge = gauge(
+      r,
+      'keyscope_stalled_key_age_seconds',
+      'Age of the oldest in-flight message of each of the top K oldest stalled keys.',
+      ['topic', 'subscription', 'key'],
+    );
+    this.endToEnd = histogram(
+      r,
+      'keyscope_end_to_end_seconds',
+      'Time from publish to acknowledgement.',
+      ['topic', 'subscription'],
+      LATENCY_BUCKETS,
+      openMetrics,
+    );
+    this.processing = histogram(
+      r,
+      'keyscope_processing_seconds',
+      'Time from delivery to acknowledgement or negative acknowledgement.',
+      ['topic', 'subscription'],
+      LATENCY_BUCKETS,
+      openMetrics,
+    );
     this.trackedKeys = gauge(r, 'keyscope_tracked_keys', 'Keys currently tracked (bounded by maxTrackedKeys).', []);
     this.keyEvictions = counter(r, 'keyscope_key_evictions_total', 'Tracked keys evicted to stay within maxTrackedKeys.', []);
-    this.inflightEvictions = counter(r, 'keyscope_inflight_evictions_total', 'In-flight messages dropped from tracking to stay within maxInflightMessages (oldest first).', ['topic', 'subscription']);
-    this.contextErrors = counter(r, 'keyscope_context_errors_total', 'Messages with malformed or hostile stamps or trace context, by reason.', ['topic', 'reason']);
+    this.inflightEvictions = counter(
+      r,
+      'keyscope_inflight_evictions_total',
+      'In-flight messages dropped from tracking to stay within maxInflightMessages (oldest first).',
+      ['topic', 'subscription'],
+    );
+    this.contextErrors = counter(
+      r,
+      'keyscope_context_errors_total',
+      'Messages with malformed or hostile stamps or trace context, by reason.',
+      ['topic', 'reason'],
+    );
     // A reused histogram keeps the exemplar setting it was created with.
     this.exemplars = this.endToEnd.enableExemplars || this.processing.enableExemplars;
   }

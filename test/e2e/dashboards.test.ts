@@ -15,7 +15,11 @@
  *   - overflow: an Exclusive consumer that never acks, instrumented by a
  *              second Keyscope (same registry) whose maxInflightMessages is
  *              small, so deliveries beyond the bound are dropped from
- *              tracking and counted as in-flight evictions.
+ *              tracking and counted as in-flight evictions;
+ *   - orchestrator: the reference orchestrator in shared_redis_lock mode
+ *              (its processes on the ports Prometheus scrapes for it), so
+ *              that the Orchestrator dashboard's decisions, executor, lock,
+ *              gateway, provider and timer panels have data.
  * The app serves its registry on the port Prometheus scrapes (9464) and sends
  * traces to the collector, which sends every span to the stack's keyscope
  * audit as well; the stack's keyscope broker-exporter polls the broker. Then
@@ -50,6 +54,7 @@ import { Keyscope } from '../../src/index.js';
 import { WebSocketClient, type WebSocketConsumer, type WebSocketMessage, type WebSocketProducer } from '../../src/websocket/index.js';
 import { dashboards, panelQueries, substituteVariables, type PanelQuery } from '../../dashboards/src/catalog.js';
 import { installGlobalPropagation } from '../support/otel.js';
+import { runScenario } from '../../example-orchestrator/run/scenario.js';
 
 const env = process.env;
 const PROMETHEUS = `http://127.0.0.1:${env.PROMETHEUS_PORT ?? '9090'}`;
@@ -94,9 +99,18 @@ const topics = {
   overflow: `persistent://${NAMESPACE}/overflow-${runId}`,
 };
 const ourTopics = Object.values(topics);
+// The orchestrator run's topics (named after its run id): only the panel
+// queries select them; the assertions below are about the four runs above.
+const ORCHESTRATOR_RUN_ID = `dash-${runId}`;
+const orchestratorTopics = ['events', 'timers', 'outbound'].map(
+  (suffix) => `persistent://public/orchestrator/${ORCHESTRATOR_RUN_ID}-${suffix}`,
+);
+const REDIS = `redis://127.0.0.1:${env.REDIS_PORT ?? '6379'}`;
 // A regex inside a PromQL string: the backslash that escapes a regex
 // metacharacter must itself be escaped.
-const topicRegex = ourTopics.map((topic) => topic.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&')).join('|');
+const escapeForPromql = (topic: string) => topic.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
+const topicRegex = ourTopics.map(escapeForPromql).join('|');
+const panelTopicRegex = [...ourTopics, ...orchestratorTopics].map(escapeForPromql).join('|');
 
 // --- small HTTP helpers ------------------------------------------------------
 
@@ -537,6 +551,27 @@ async function overflowRun(): Promise<void> {
   await produce(producer, { seconds: PRODUCE_SECONDS, total: PRODUCE_SECONDS * 5, keyOf: (i) => `held-${i % 10}` });
 }
 
+/**
+ * Orchestrator run: shared_redis_lock (the mode with lock metrics), paced
+ * over the produce time, with hot subscribers (lock contention) and a few
+ * malformed events (dead letters); its processes serve /metrics on the
+ * ports the stack's Prometheus scrapes for the orchestrator.
+ */
+async function orchestratorRun(): Promise<void> {
+  const result = await runScenario({
+    mode: 'shared_redis_lock',
+    runId: ORCHESTRATOR_RUN_ID,
+    consumers: 2,
+    pulsarUrl: PULSAR_HTTP,
+    redisUrl: REDIS,
+    otlpEndpoint: OTLP_TRACES.replace(/\/v1\/traces$/, ''),
+    traffic: { subscribers: 80, hotSubscribers: 3, hotJourneys: 10, seconds: PRODUCE_SECONDS, seed: 5, malformed: 3 },
+    idleTimeoutMs: 120_000,
+  });
+  work.counts['orchestrator events'] = result.played.published;
+  work.counts['orchestrator oracle violations'] = result.report.total;
+}
+
 // --- the test ------------------------------------------------------------------
 
 const queries: (PanelQuery & { file: string })[] = dashboards.flatMap((definition) =>
@@ -603,7 +638,7 @@ describe('dashboards and alert rules on real data', () => {
       }
     })();
 
-    await Promise.all([cleanRun(), sharedRun(), stallRun(), overflowRun()]);
+    await Promise.all([cleanRun(), sharedRun(), stallRun(), overflowRun(), orchestratorRun()]);
     console.log(`workload done after ${Math.round((Date.now() - startedAt) / 1000)} s:`, work.counts);
     // A broker hiccup may time out a few sends; the signals below do not depend on them.
     expect(work.counts['send failed'] ?? 0, 'failed sends').toBeLessThanOrEqual((work.counts.sent ?? 0) * 0.02);
@@ -653,7 +688,7 @@ describe('dashboards and alert rules on real data', () => {
       const expr = substituteVariables(query.expr, {
         rateInterval: '1m',
         range: `${rangeSeconds}s`,
-        variables: { topic: topicRegex, subscription: '.*', service: SERVICE_NAME, span_name: '.*' },
+        variables: { topic: panelTopicRegex, subscription: '.*', service: SERVICE_NAME, span_name: '.*' },
       });
       const data = query.instant
         ? await prometheus<{ result: PromSeries[] }>('/api/v1/query', { query: expr, time: String(end) })
