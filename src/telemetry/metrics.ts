@@ -199,7 +199,7 @@ export class KeyscopeMetrics {
   }
 
   stream(topic: string, subscription: string): StreamInstruments {
-    const id = topic + '\u0000' + subscription;
+    const id = `${topic}\u0000${subscription}`;
     let instruments = this.streams.get(id);
     if (instruments === undefined) {
       const labels = { topic, subscription };
@@ -226,7 +226,7 @@ export class KeyscopeMetrics {
   }
 
   contextError(topic: string, reason: ContextErrorReason): void {
-    const id = topic + '\u0000' + reason;
+    const id = `${topic}\u0000${reason}`;
     let child = this.contextErrorChildren.get(id);
     if (child === undefined) {
       child = this.pendingCount(this.contextErrors, { topic, reason });
@@ -260,7 +260,7 @@ export class KeyscopeMetrics {
     this.flush();
     for (const s of result.streams) {
       const { topic, subscription } = s.stream;
-      const id = topic + '\u0000' + subscription;
+      const id = `${topic}\u0000${subscription}`;
       let last = this.reported.get(id);
       if (last === undefined) {
         last = { labels: { topic, subscription }, inflight: 0, inflightKeys: 0, stalled: 0, headOfLineBlocked: 0 };
