@@ -10,8 +10,12 @@ describe('DeliveryIndex', () => {
     const index = new DeliveryIndex();
     const messages = [{}, {}, {}];
     const deliveries = messages.map(() => delivery());
-    messages.forEach((message, i) => index.set(message, deliveries[i] as Delivery));
-    messages.forEach((message, i) => expect(index.get(message)).toBe(deliveries[i]));
+    messages.forEach((message, i) => {
+      index.set(message, deliveries[i] as Delivery);
+    });
+    messages.forEach((message, i) => {
+      expect(index.get(message)).toBe(deliveries[i]);
+    });
     index.delete(messages[2] as object);
     index.delete(messages[0] as object);
     expect(index.get(messages[2] as object)).toBeUndefined();
