@@ -11,6 +11,7 @@
  * | `deliveries.jsonl`  | the provider, as it accepts each decision   | DeliveryRecord    |
  * | `logs/<name>.log`   | each process's stdout and stderr            | text              |
  */
+import type { SendCommand } from './commands.js';
 import type { Channel, MalformedReason, SubscriberEvent } from './events.js';
 
 export const RUN_FILES = {
@@ -75,25 +76,12 @@ export interface DeadLetterRecord {
   at: number;
 }
 
-/** One distinct decision the provider accepted (a repeat of a decision id is a retry, not recorded again). */
-export interface DeliveryRecord {
-  decisionId: string;
-  commandId: string;
-  subscriberId: string;
-  journey: string;
-  step: string;
-  channel: Channel;
-  decidedAt: number;
-  dueTime?: number;
-  trigger: string;
-  decidedBy: string;
+/** One distinct decision the provider accepted (a repeat of a decision id is a retry, not recorded again): the command as sent, plus what the provider saw. */
+export interface DeliveryRecord extends Omit<SendCommand, 'v'> {
   /** Wall clock when the provider accepted it. */
   acceptedAt: number;
   /** Simulated clock at acceptance (lateness of a timed send = acceptedSim - dueTime). */
   acceptedSim: number;
-  /** Wall clock: broker publish time of the triggering message. */
-  triggerPublishedAt?: number;
   /** Requests for this decision id the provider answered before accepting it (429 / 5xx). */
   rejectedAttempts: number;
-  fence?: number;
 }

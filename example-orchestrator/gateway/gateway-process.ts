@@ -12,7 +12,7 @@ import { parseCommand, type SendCommand } from '../domain/commands.js';
 import { exponentialBackoff, KeyedExecutor } from '../executor/keyed-executor.js';
 import { onShutdown, processContext, reportReady, reportStats, runMain } from '../modes/process-runtime.js';
 import { openPulsar } from '../modes/pulsar.js';
-import { isReceiveTimeout } from '../modes/receive.js';
+import { pumpByKey } from '../modes/receive.js';
 import { OrchestratorMetrics } from '../telemetry/metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import { PROVIDER_URL_ENV } from './env.js';
@@ -138,20 +138,13 @@ runMain(
     });
 
     let running = true;
-    const loop = (async () => {
-      while (running) {
-        await executor.waitForRoom();
-        let message: MessageLike;
-        try {
-          message = await consumer.receive(500);
-        } catch (error) {
-          if (!isReceiveTimeout(error) && running) context.warn(`receive failed: ${String(error)}`);
-          continue;
-        }
+    const loop = pumpByKey(consumer, executor, {
+      isRunning: () => running,
+      onReceived: () => {
         stats.received += 1;
-        await executor.submit(message.getPartitionKey(), message);
-      }
-    })();
+      },
+      warn: (text) => context.warn(text),
+    });
     const stopStats = reportStats(() => {
       metrics.executorInFlight.set(role, executor.inFlight);
       metrics.executorActiveKeys.set(role, executor.activeKeys);

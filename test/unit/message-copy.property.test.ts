@@ -12,21 +12,10 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRODUCER_PROPERTY, SEQ_PROPERTY, type MessageIdLike, type ProducerLike, type ProducerMessageLike } from '../../src/index.js';
-import { copyProperties } from '../../src/pulsar/message-copy.js';
+import { copyProperties, MESSAGE_FIELDS } from '../../src/pulsar/message-copy.js';
 import { harness, metricValue, type Harness } from '../support/harness.js';
 
-const FIELDS = [
-  'data',
-  'properties',
-  'eventTimestamp',
-  'sequenceId',
-  'partitionKey',
-  'orderingKey',
-  'replicationClusters',
-  'deliverAfter',
-  'deliverAt',
-  'disableReplication',
-] as const;
+const FIELDS = MESSAGE_FIELDS;
 const PROPAGATOR_FIELDS = ['traceparent', 'tracestate', 'baggage'];
 const OURS = new Set([PRODUCER_PROPERTY, SEQ_PROPERTY, ...PROPAGATOR_FIELDS]);
 /** What is always written here: the stamps and, with a sampled span and no trace state or baggage, traceparent alone. */
